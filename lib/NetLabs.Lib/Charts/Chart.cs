@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using NetLabs.Display;
+
+namespace NetLabs.Charts;
+
+/// <summary>One series of a chart. Build them with the static helpers rather than by hand.</summary>
+public sealed record Trace
+{
+    /// <summary>"histogram", "bar", "box", "lines", "markers", "lines+markers" or "band".</summary>
+    public required string Kind { get; init; }
+    public string? Name { get; init; }
+    public IReadOnlyList<double>? X { get; init; }
+    /// <summary>Category labels for the x axis (bar charts).</summary>
+    public IReadOnlyList<string>? XLabels { get; init; }
+    public IReadOnlyList<double>? Y { get; init; }
+    /// <summary>Upper and lower edge of a band (e.g. a confidence interval).</summary>
+    public IReadOnlyList<double>? Upper { get; init; }
+    public IReadOnlyList<double>? Lower { get; init; }
+    public double? Opacity { get; init; }
+    public int? Bins { get; init; }
+
+    public static Trace Histogram(string name, IEnumerable<double> values, int? bins = null) =>
+        new() { Kind = "histogram", Name = name, X = values.ToArray(), Bins = bins };
+
+    public static Trace Lines(string name, IEnumerable<double> x, IEnumerable<double> y) =>
+        new() { Kind = "lines", Name = name, X = x.ToArray(), Y = y.ToArray() };
+
+    public static Trace Markers(string name, IEnumerable<double> x, IEnumerable<double> y) =>
+        new() { Kind = "markers", Name = name, X = x.ToArray(), Y = y.ToArray() };
+
+    public static Trace LinesAndMarkers(string name, IEnumerable<double> x, IEnumerable<double> y) =>
+        new() { Kind = "lines+markers", Name = name, X = x.ToArray(), Y = y.ToArray() };
+
+    public static Trace Bars(string name, IEnumerable<string> categories, IEnumerable<double> values) =>
+        new() { Kind = "bar", Name = name, XLabels = categories.ToArray(), Y = values.ToArray() };
+
+    public static Trace Box(string name, IEnumerable<double> values) =>
+        new() { Kind = "box", Name = name, Y = values.ToArray() };
+
+    public static Trace Band(string name, IEnumerable<double> x, IEnumerable<double> middle, IEnumerable<double> lower, IEnumerable<double> upper) =>
+        new() { Kind = "band", Name = name, X = x.ToArray(), Y = middle.ToArray(), Lower = lower.ToArray(), Upper = upper.ToArray() };
+}
+
+/// <summary>
+/// A chart: title, axis titles and traces. It is built with Plotly.NET (in an isolated load context, see
+/// <see cref="ChartRenderer"/>) and displayed in a notebook as HTML that draws with the plotly.js loaded once by
+/// <see cref="Notebook.Initialize"/>, so every chart output stays a few kilobytes and works offline.
+/// </summary>
+public sealed class Chart : IHtmlDisplay
+{
+    public Chart(string title, params IEnumerable<Trace> traces)
+    {
+        Title = title;
+        Traces = traces.ToList();
+        if (Traces.Count == 0) throw new ArgumentException("A chart needs at least one trace.", nameof(traces));
+    }
+
+    public string Title { get; }
+    public string? XTitle { get; init; }
+    public string? YTitle { get; init; }
+    public int Height { get; init; } = 420;
+    /// <summary>"group" (side by side), "overlay" or "stack" for bars and histograms.</summary>
+    public string? BarMode { get; init; }
+    public IReadOnlyList<Trace> Traces { get; }
+
+    /// <summary>The specification handed to the Plotly.NET plug-in (JSON of BCL types only).</summary>
+    internal string ToSpecJson() => JsonSerializer.Serialize(new
+    {
+        Title, XTitle, YTitle, Height, BarMode,
+        Traces = Traces.Select(t => new { t.Kind, t.Name, t.X, t.XLabels, t.Y, t.Upper, t.Lower, t.Opacity, t.Bins }),
+    }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    /// <summary>The Plotly figure ({"data", "layout", "config"}) as JSON, built by Plotly.NET.</summary>
+    public string ToFigureJson() => ChartRenderer.Shared.FigureJson(ToSpecJson());
+
+    /// <summary>
+    /// A div and a script that draws the figure with the page's plotly.js. When plotly.js is not there yet the
+    /// draw waits in a queue that the loader empties, and a note in the div says what to run.
+    /// </summary>
+    public string ToHtml()
+    {
+        var id = "netlabs-chart-" + Guid.NewGuid().ToString("N")[..12];
+        var figure = ToFigureJson().Replace("</", "<\\/", StringComparison.Ordinal);
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+            <div id="{{id}}" style="width:100%;min-height:{{Height}}px"><span class="netlabs-chart-pending">{{WebUtility.HtmlEncode(Title)}}: waiting for plotly.js; run the notebook's setup cell (Notebook.Initialize()).</span></div>
+            <script type="text/javascript">
+            (function () {
+              var figure = {{figure}};
+              function draw() {
+                var div = document.getElementById("{{id}}");
+                if (!div) return;
+                div.innerHTML = "";
+                window.Plotly.newPlot(div, figure.data, figure.layout, { responsive: true, displaylogo: false });
+              }
+              if (window.Plotly) draw(); else (window.netlabsPlotlyQueue = window.netlabsPlotlyQueue || []).push(draw);
+            })();
+            </script>
+            """);
+    }
+
+    public override string ToString() => $"Chart \"{Title}\" ({Traces.Count} trace(s))";
+}
