@@ -119,7 +119,7 @@ public class ClientServerTests
         await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain(subject, body), cancellationToken: ct);
         var received = Assert.Single(server.Messages).Message;
         Assert.Equal(subject, received.Subject);
-        Assert.Equal(body.ReplaceLineEndings("\n"), received.TextBody.ReplaceLineEndings("\n"));
+        Assert.Equal(body.ReplaceLineEndings("\n"), received.TextBody!.ReplaceLineEndings("\n"));
         Assert.Contains("BODY=8BITMIME", server.RecentTranscripts[^1].ToString());
     }
 
