@@ -19,13 +19,14 @@ public class InteropTests
         var dump = Directory.CreateTempSubdirectory("netlabs-sink-");
         try
         {
-            var port = BackgroundPeer.FreePort();
+            var port = PeerPorts.Free();
             // -d: one dump file per message; -u root because tests run as root in CI (smtp-sink insists on dropping privileges).
             var arguments = new List<string> { "-d", dump.FullName + "/%H%M%S.", "127.0.0.1:" + port, "10" };
             if (Environment.UserName == "root") arguments.InsertRange(0, ["-u", "nobody"]);
             Directory.CreateDirectory(dump.FullName);
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dump.FullName, (UnixFileMode)0x1FF); // smtp-sink writes as nobody
-            await using var peer = await BackgroundPeer.StartAsync(sink, arguments, port, ct);
+            await using var peer = BackgroundProcess.Start(sink, arguments);
+            await PeerPorts.WaitUntilListeningAsync(peer, port, ct);
             var body = "line one\r\n.\r\n.dotted\r\nGrüße\r\n";
             await using var client = new SmtpRawClient();
             await client.ConnectAsync("127.0.0.1", port, cancellationToken: ct);
@@ -56,9 +57,10 @@ public class InteropTests
             using var certificate = SelfSignedCertificate.Create("localhost");
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "cert.pem"), certificate.ExportCertificatePem(), ct);
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "key.pem"), certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem(), ct);
-            var port = BackgroundPeer.FreePort();
+            var port = PeerPorts.Free();
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "peer.py"), AiosmtpdScript, ct);
-            await using var peer = await BackgroundPeer.StartAsync(python, [Path.Combine(folder.FullName, "peer.py"), folder.FullName, port.ToString()], port, ct);
+            await using var peer = BackgroundProcess.Start(python, [Path.Combine(folder.FullName, "peer.py"), folder.FullName, port.ToString()]);
+            await PeerPorts.WaitUntilListeningAsync(peer, port, ct);
 
             var options = new SmtpClientOptions { TrustedCertificateSha256 = certificate.GetCertHashString(HashAlgorithmName.SHA256) };
             var address = new SmtpServerAddress("127.0.0.1", port, SmtpSecurity.StartTls) { User = "student", Password = "pw" };
