@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Mail lab benchmark: messages per second accepted from postfix smtp-source (2 KB messages, 16 parallel sessions),
 # our LocalMailServer vs postfix smtp-sink, alternating, several rounds, medians.
-# Usage: bench/mail.sh [rounds=3] [messages=4000]
+# Two comparisons: a new connection for every message (smtp-source default), and 16 sessions kept open (-d).
+# Usage: bench/mail.sh [rounds=5] [messages=4000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}
 MESSAGES=${2:-4000}
 SESSIONS=16
 SIZE=2048
@@ -28,7 +29,7 @@ wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev
 blast() {
   local start end
   start=$(date +%s.%N)
-  smtp-source -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" -f alice@localhost -t bob@localhost -M bench.localhost "127.0.0.1:$1"
+  smtp-source $REUSE -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" -f alice@localhost -t bob@localhost -M bench.localhost "127.0.0.1:$1"
   end=$(date +%s.%N)
   python3 -c "print(f'{$MESSAGES/($end-$start):.0f}')"
 }
@@ -58,12 +59,19 @@ run_sink() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-ours=(); peer=()
-for round in $(seq 1 "$ROUNDS"); do
-  ours+=("$(run_ours "$round")")
-  peer+=("$(run_sink)")
-  echo "round $round: ours=${ours[-1]} smtp-sink=${peer[-1]} msg/s" >&2
-done
-O=$(printf '%s\n' "${ours[@]}" | median)
-P=$(printf '%s\n' "${peer[@]}" | median)
-echo "bench smtp-accept-2k-16-sessions: ours=$O peer=$P msg/s ratio=$(python3 -c "print(f'{$O/$P:.2f}')")"
+compare() {
+  local name=$1; REUSE=$2
+  local ours=() peer=()
+  for round in $(seq 1 "$ROUNDS"); do
+    ours+=("$(run_ours "$name$round")")
+    peer+=("$(run_sink)")
+    echo "$name round $round: ours=${ours[-1]} smtp-sink=${peer[-1]} msg/s" >&2
+  done
+  local o p
+  o=$(printf '%s\n' "${ours[@]}" | median)
+  p=$(printf '%s\n' "${peer[@]}" | median)
+  echo "bench $name: ours=$o peer=$p msg/s ratio=$(python3 -c "print(f'{$o/$p:.2f}')")"
+}
+
+compare smtp-accept-2k-16-sessions-new-connection-per-message ""
+compare smtp-accept-2k-16-sessions-kept-open -d

@@ -365,8 +365,11 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
     private async ValueTask<SmtpLineStatus> ReadLineAsync(int maxLength)
     {
         // Send what is waiting before we might block: the client may be waiting for it.
-        if (_output.WrittenCount > 0 && !_reader.HasBufferedLine) await FlushAsync().ConfigureAwait(false);
-        _idle.CancelAfter(_options.IdleTimeout);
+        if (!_reader.HasBufferedLine)
+        {
+            if (_output.WrittenCount > 0) await FlushAsync().ConfigureAwait(false);
+            _idle.CancelAfter(_options.IdleTimeout); // the idle clock restarts only when we wait for the client
+        }
         return await _reader.ReadLineAsync(maxLength, _idle.Token).ConfigureAwait(false);
     }
 

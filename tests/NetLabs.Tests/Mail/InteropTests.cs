@@ -14,32 +14,52 @@ public class InteropTests
     [SkippableFact]
     public async Task Our_client_delivers_to_postfix_smtp_sink_intact()
     {
+        var body = "line one\r\n.\r\n.dotted\r\nGrüße\r\n";
+        var (transcript, dumped) = await SendToSmtpSinkAsync([], MailTestKit.Plain("smtp-sink test", body));
+        Assert.Contains("X-Rcpt-Args: <bob@localhost>", dumped);
+        Assert.Contains("BODY=8BITMIME", transcript.ToString());
+        var message = MimeKit.MimeMessage.Load(new MemoryStream(Encoding.UTF8.GetBytes(dumped[dumped.IndexOf("From:", StringComparison.Ordinal)..])));
+        Assert.Equal("smtp-sink test", message.Subject);
+        Assert.Equal(body.ReplaceLineEndings("\n"), message.TextBody!.ReplaceLineEndings("\n").TrimEnd('\n') + "\n"); // the dump adds an empty line
+    }
+
+    [SkippableFact]
+    public async Task Our_client_falls_back_to_HELO_and_7bit_when_smtp_sink_refuses_EHLO()
+    {
+        var body = "Grüße — 7-bit only\r\n";
+        var (transcript, dumped) = await SendToSmtpSinkAsync(["-f", "ehlo"], MailTestKit.Plain("old server", body));
+        var lines = transcript.Entries.Select(e => e.ToString()).ToList();
+        Assert.StartsWith("S: 5", lines[lines.FindIndex(l => l.StartsWith("C: EHLO")) + 1]); // EHLO refused
+        Assert.Contains("C: HELO netlabs.localhost", lines);
+        Assert.DoesNotContain("BODY=8BITMIME", transcript.ToString());
+        Assert.All(Encoding.UTF8.GetBytes(dumped), b => Assert.True(b < 128)); // quoted-printable, no 8-bit bytes on the wire
+        var message = MimeKit.MimeMessage.Load(new MemoryStream(Encoding.ASCII.GetBytes(dumped[dumped.IndexOf("From:", StringComparison.Ordinal)..])));
+        Assert.Equal(body.ReplaceLineEndings("\n"), message.TextBody!.ReplaceLineEndings("\n").TrimEnd('\n') + "\n");
+    }
+
+    /// <summary>Runs postfix smtp-sink on a free port with a dump folder, sends one message with our client, returns the dump.</summary>
+    private static async Task<(SmtpTranscript Transcript, string Dumped)> SendToSmtpSinkAsync(string[] sinkOptions, MimeKit.MimeMessage message)
+    {
         var sink = ExternalProcess.Require("smtp-sink", "postfix");
         var ct = MailTestKit.Deadline(20);
         var dump = Directory.CreateTempSubdirectory("netlabs-sink-");
         try
         {
             var port = PeerPorts.Free();
-            // -d: one dump file per message; -u root because tests run as root in CI (smtp-sink insists on dropping privileges).
-            var arguments = new List<string> { "-d", dump.FullName + "/%H%M%S.", "127.0.0.1:" + port, "10" };
-            if (Environment.UserName == "root") arguments.InsertRange(0, ["-u", "nobody"]);
-            Directory.CreateDirectory(dump.FullName);
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dump.FullName, (UnixFileMode)0x1FF); // smtp-sink writes as nobody
+            // -d: one dump file per message. As root, smtp-sink must be told which user to become (-u).
+            List<string> arguments = [.. sinkOptions, "-d", dump.FullName + "/%H%M%S.", "127.0.0.1:" + port, "10"];
+            if (Environment.UserName == "root")
+            {
+                arguments.InsertRange(0, ["-u", "nobody"]);
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dump.FullName, (UnixFileMode)0x1FF); // smtp-sink writes as nobody
+            }
             await using var peer = BackgroundProcess.Start(sink, arguments);
             await PeerPorts.WaitUntilListeningAsync(peer, port, ct);
-            var body = "line one\r\n.\r\n.dotted\r\nGrüße\r\n";
             await using var client = new SmtpRawClient();
             await client.ConnectAsync("127.0.0.1", port, cancellationToken: ct);
-            Assert.True(client.Supports("PIPELINING"));
-            await SmtpDialogue.SendAsync(client, MailTestKit.Plain("smtp-sink test", body), cancellationToken: ct);
+            await SmtpDialogue.SendAsync(client, message, cancellationToken: ct);
             await client.QuitAsync(ct);
-
-            var file = Assert.Single(dump.GetFiles());
-            var dumped = await File.ReadAllTextAsync(file.FullName, ct);
-            Assert.Contains("X-Rcpt-Args: <bob@localhost>", dumped);
-            Assert.Contains("Subject: smtp-sink test", dumped);
-            var message = MimeKit.MimeMessage.Load(new MemoryStream(Encoding.UTF8.GetBytes(dumped[dumped.IndexOf("Subject:", StringComparison.Ordinal)..])));
-            Assert.Equal(body.ReplaceLineEndings("\n"), message.TextBody!.ReplaceLineEndings("\n").TrimEnd('\n') + "\n"); // the dump adds an empty line
+            return (client.Transcript, await File.ReadAllTextAsync(Assert.Single(dump.GetFiles()).FullName, ct));
         }
         finally { dump.Delete(recursive: true); }
     }
