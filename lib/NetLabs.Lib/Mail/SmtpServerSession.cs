@@ -45,7 +45,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
                 client.NoDelay = true;
                 _stream = client.GetStream();
                 if (implicitTls) await HandshakeAsync().ConfigureAwait(false);
-                _reader = new SmtpLineReader(_stream);
+                _reader = new SmtpLineReader(_stream, 4096);
                 if (tooBusy)
                 {
                     await ReplyAsync(421, $"4.3.2 {_options.HostName} too many sessions, try again later", flush: true).ConfigureAwait(false);
