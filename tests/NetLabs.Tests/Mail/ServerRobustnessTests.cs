@@ -148,4 +148,21 @@ public class ServerRobustnessTests
         await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => again.ConnectAsync("127.0.0.1", server.Port, ct).AsTask());
         again.Dispose();
     }
+
+    [Fact]
+    public async Task Too_many_recipients_get_452_and_the_accepted_ones_still_receive()
+    {
+        var ct = MailTestKit.Deadline();
+        await using var server = MailTestKit.StartServer(o => o with { MaxRecipients = 2 });
+        await using var client = new SmtpRawClient();
+        await client.ConnectAsync(server.Host, server.Port, cancellationToken: ct);
+        await client.MailFromAsync("a@netlabs.test", cancellationToken: ct);
+        await client.RcptToAsync("one@localhost", ct);
+        await client.RcptToAsync("two@localhost", ct);
+        var third = await Assert.ThrowsAsync<SmtpCommandException>(() => client.RcptToAsync("three@localhost", ct));
+        Assert.Equal(452, third.Reply.Code);
+        await client.DataAsync("Subject: two of three\r\n\r\nhi\r\n"u8.ToArray(), ct);
+        await client.QuitAsync(ct);
+        Assert.Equal(["one@localhost", "two@localhost"], Assert.Single(server.Messages).Envelope.To);
+    }
 }
