@@ -17,7 +17,7 @@ public sealed record SmtpEnvelope(string From, IReadOnlyList<string> To)
     }
 }
 
-/// <summary>Where and how to send: what <see cref="SmtpDialogue.SendAsync(SmtpServerAddress, MimeMessage, SmtpClientOptions?, CancellationToken)"/> needs.</summary>
+/// <summary>Where and how to send: what <see cref="SmtpDialogue.SendAsync(SmtpServerAddress, MimeMessage, SmtpClientOptions?, MailTransaction?, CancellationToken)"/> needs.</summary>
 public sealed record SmtpServerAddress(string Host, int Port, SmtpSecurity Security = SmtpSecurity.None)
 {
     public string? User { get; init; }
@@ -27,6 +27,14 @@ public sealed record SmtpServerAddress(string Host, int Port, SmtpSecurity Secur
 }
 
 /// <summary>
+/// One mail transaction on a connected (and, if needed, authenticated) client: the part of the lab a student
+/// writes. <see cref="SmtpDialogue.SendAsync(SmtpRawClient, SmtpEnvelope, ReadOnlyMemory{byte}, CancellationToken)"/>
+/// is ours; pass another one to <see cref="SmtpDialogue.SendAsync(SmtpServerAddress, MimeMessage, SmtpClientOptions?, MailTransaction?, CancellationToken)"/>
+/// to run it instead.
+/// </summary>
+public delegate Task<SmtpReply> MailTransaction(SmtpRawClient client, SmtpEnvelope envelope, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
+
+/// <summary>
 /// The mail transaction of the lab, on an already connected client: MAIL FROM, RCPT TO for each recipient, DATA,
 /// the message. This is the part a student writes; a replacement only needs <see cref="SmtpRawClient"/>'s
 /// public methods (or just <see cref="SmtpRawClient.SendCommandAsync"/>).
@@ -34,11 +42,12 @@ public sealed record SmtpServerAddress(string Host, int Port, SmtpSecurity Secur
 public static class SmtpDialogue
 {
     /// <summary>Sends a MimeKit message (prepared for 7-bit, or 8-bit if the server offers 8BITMIME).</summary>
-    public static Task<SmtpReply> SendAsync(SmtpRawClient client, MimeMessage message, SmtpEnvelope? envelope = null, CancellationToken cancellationToken = default)
+    public static Task<SmtpReply> SendAsync(SmtpRawClient client, MimeMessage message, SmtpEnvelope? envelope = null,
+        CancellationToken cancellationToken = default, MailTransaction? transaction = null)
     {
         var eightBit = client.Supports("8BITMIME");
         var bytes = MailMessages.ToBytes(message, eightBit ? EncodingConstraint.EightBit : EncodingConstraint.SevenBit);
-        return SendAsync(client, envelope ?? SmtpEnvelope.FromMessage(message), bytes, cancellationToken);
+        return (transaction ?? SendAsync)(client, envelope ?? SmtpEnvelope.FromMessage(message), bytes, cancellationToken);
     }
 
     /// <summary>Sends raw message bytes (headers, blank line, body) for the given envelope.</summary>
@@ -53,15 +62,16 @@ public static class SmtpDialogue
 
     /// <summary>
     /// The whole lab in one call: connect (TLS as asked), authenticate if a user is given, send, QUIT. Returns the
-    /// transcript; on failure the exception carries it.
+    /// transcript; on failure the exception carries it. <paramref name="transaction"/> replaces our MAIL/RCPT/DATA part.
     /// </summary>
-    public static async Task<SmtpTranscript> SendAsync(SmtpServerAddress server, MimeMessage message, SmtpClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<SmtpTranscript> SendAsync(SmtpServerAddress server, MimeMessage message, SmtpClientOptions? options = null,
+        MailTransaction? transaction = null, CancellationToken cancellationToken = default)
     {
         await using var client = new SmtpRawClient(options);
         await client.ConnectAsync(server.Host, server.Port, server.Security, cancellationToken).ConfigureAwait(false);
         if (server.User is not null)
             await client.AuthenticateAsync(server.User, server.Password ?? "", cancellationToken: cancellationToken).ConfigureAwait(false);
-        await SendAsync(client, message, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await SendAsync(client, message, cancellationToken: cancellationToken, transaction: transaction).ConfigureAwait(false);
         await client.QuitAsync(cancellationToken).ConfigureAwait(false);
         return client.Transcript;
     }

@@ -76,7 +76,7 @@ public class ClientServerTests
         var ct = MailTestKit.Deadline();
         await using var server = MailTestKit.StartServer();
         var address = new SmtpServerAddress(server.Host, server.Port, SmtpSecurity.StartTls) { User = MailTestKit.User, Password = "wrong" };
-        var error = await Assert.ThrowsAsync<SmtpCommandException>(() => SmtpDialogue.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), ct));
+        var error = await Assert.ThrowsAsync<SmtpCommandException>(() => SmtpDialogue.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), cancellationToken: ct));
         Assert.Equal(535, error.Reply.Code);
         Assert.Equal("AUTH PLAIN ***", error.Command);
         Assert.Contains("S: 535", error.Transcript.ToString());
@@ -182,5 +182,25 @@ public class ClientServerTests
         await using var server = MailTestKit.StartServer(o => o with { RequireAuthentication = true });
         var error = await Assert.ThrowsAsync<SmtpCommandException>(() => SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain(), cancellationToken: ct));
         Assert.Equal(530, error.Reply.Code);
+    }
+
+    [Fact]
+    public async Task A_student_transaction_written_with_SendCommandAsync_replaces_ours()
+    {
+        var ct = MailTestKit.Deadline();
+        await using var server = MailTestKit.StartServer();
+        var calls = 0;
+        // What a student writes: raw commands, checking each reply code, the message dot-stuffed by DataAsync.
+        MailTransaction student = async (client, envelope, message, token) =>
+        {
+            calls++;
+            await client.SendCommandAsync($"MAIL FROM:<{envelope.From}>", [250], token);
+            foreach (var to in envelope.To) await client.SendCommandAsync($"RCPT TO:<{to}>", [250], token);
+            return await client.DataAsync(message, token);
+        };
+        await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain("student"), transaction: student, cancellationToken: ct);
+        Assert.Equal(1, calls);
+        Assert.Equal("student", Assert.Single(server.Messages).Message.Subject);
+        Assert.DoesNotContain("SIZE=", server.RecentTranscripts[^1].ToString()); // the student's MAIL FROM, not ours
     }
 }

@@ -84,7 +84,7 @@ public class InteropTests
 
             var options = new SmtpClientOptions { TrustedCertificateSha256 = certificate.GetCertHashString(HashAlgorithmName.SHA256) };
             var address = new SmtpServerAddress("127.0.0.1", port, SmtpSecurity.StartTls) { User = "student", Password = "pw" };
-            var transcript = await SmtpDialogue.SendAsync(address, MailTestKit.Plain("via aiosmtpd", "over TLS\r\n"), options, ct);
+            var transcript = await SmtpDialogue.SendAsync(address, MailTestKit.Plain("via aiosmtpd", "over TLS\r\n"), options, cancellationToken: ct);
             Assert.Contains("* TLS established", transcript.ToString());
             var received = Path.Combine(folder.FullName, "received.eml");
             for (var i = 0; i < 100 && !File.Exists(received); i++) await Task.Delay(50, ct);
@@ -186,7 +186,7 @@ public class InteropTests
         var ct = MailTestKit.Deadline(20);
         await using var server = MailTestKit.StartServer();
         var address = new SmtpServerAddress(server.Host, server.Port, SmtpSecurity.StartTls) { User = MailTestKit.User, Password = MailTestKit.Password };
-        var ours = await SmtpDialogue.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), ct);
+        var ours = await SmtpDialogue.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), cancellationToken: ct);
         var theirs = await MailKitSender.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), ct);
         Assert.Equal(2, server.AcceptedCount);
         Assert.Contains(theirs.Entries, e => e.Party == SmtpParty.Client && e.Text.StartsWith("STARTTLS"));

@@ -129,7 +129,7 @@ public class ServerRobustnessTests
         await using var server = MailTestKit.StartServer();
         var sends = Enumerable.Range(0, 100).Select(i => Task.Run(() => SmtpDialogue.SendAsync(
             new SmtpServerAddress(server.Host, i % 2 == 0 ? server.Port : server.ImplicitTlsPort!.Value, i % 2 == 0 ? SmtpSecurity.None : SmtpSecurity.ImplicitTls),
-            MailTestKit.Plain($"message {i}", $"body {i}\r\n"), server.TrustingClientOptions(), ct), ct));
+            MailTestKit.Plain($"message {i}", $"body {i}\r\n"), server.TrustingClientOptions(), cancellationToken: ct), ct));
         await Task.WhenAll(sends).WaitAsync(ct);
         Assert.Equal(100, server.AcceptedCount);
         Assert.Equal(Enumerable.Range(0, 100).Select(i => $"message {i}").Order(), server.Messages.Select(m => m.Message.Subject).Order());
