@@ -78,6 +78,39 @@ public sealed class NotebookTests(RealKernel kernel)
         }
     }
 
+    [SkippableFact]
+    public async Task Getting_started_runs_under_Jupyter_with_the_dotnet_kernel()
+    {
+        var nbconvert = ExternalProcess.Require("jupyter-nbconvert", "jupyter-nbconvert python3-nbclient python3-ipykernel");
+        var jupyter = Directory.CreateTempSubdirectory("netlabs-jupyter-");
+        try
+        {
+            // The kernelspec that `dotnet interactive jupyter install` writes, into a private JUPYTER_PATH.
+            var kernels = Path.Combine(jupyter.FullName, "kernels");
+            Directory.CreateDirectory(kernels);
+            var install = await ExternalProcess.RunAsync("dotnet", ["tool", "run", "dotnet-interactive", "--", "jupyter", "install", "--path", kernels],
+                TimeSpan.FromMinutes(2), workingDirectory: RepoPaths.Root);
+            Assert.True(File.Exists(Path.Combine(kernels, ".net-csharp", "kernel.json")), install.ToString());
+
+            var output = Path.Combine(jupyter.FullName, "out");
+            // Jupyter starts the kernel in the notebook's folder, so the notebook's relative #r path is exercised as users have it.
+            var run = await kernel.Serialized(() => ExternalProcess.RunAsync(nbconvert,
+                ["--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=.net-csharp", "--ExecutePreprocessor.timeout=180",
+                 "--output-dir", output, "00-getting-started.ipynb"],
+                TimeSpan.FromMinutes(4), workingDirectory: RepoPaths.Notebooks,
+                environment: new Dictionary<string, string> { ["JUPYTER_PATH"] = jupyter.FullName }));
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var executed = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "00-getting-started.ipynb")))!;
+            Assert.Empty(NotebookRunner.ErrorsIn(executed));
+            var outputs = executed["cells"]!.AsArray().SelectMany(c => c!["outputs"]?.AsArray() ?? []).Select(o => o!.ToJsonString()).ToList();
+            Assert.Contains(outputs, o => o.Contains("Plotly.newPlot"));
+        }
+        finally
+        {
+            jupyter.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void Notebooks_in_git_are_clean_of_outputs()
     {

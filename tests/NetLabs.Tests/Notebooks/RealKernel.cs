@@ -12,7 +12,7 @@ public sealed class RealKernel
     public const string Collection = "real .NET Interactive kernel";
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
     private readonly Dictionary<string, Task<NotebookRun>> _runs = new();
-    private readonly SemaphoreSlim _restored = new(1, 1);
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _toolsReady;
 
     public string OutputDirectory { get; } = Path.Combine(RepoPaths.Artifacts, "notebook-tests");
@@ -27,18 +27,22 @@ public sealed class RealKernel
         }
     }
 
-    private async Task<NotebookRun> RunOnceAsync(string notebook)
+    private Task<NotebookRun> RunOnceAsync(string notebook) =>
+        Serialized(() => new NotebookRunner(Timeout).RunAsync(notebook, OutputDirectory, CancellationToken.None));
+
+    /// <summary>Runs work that starts a kernel (or builds the library in Release) alone, after the tools are restored.</summary>
+    public async Task<T> Serialized<T>(Func<Task<T>> work)
     {
-        await _restored.WaitAsync();
+        await _gate.WaitAsync();
         try
         {
             if (!_toolsReady) await NotebookRunner.RestoreToolsAsync(RepoPaths.Root, CancellationToken.None);
             _toolsReady = true;
-            return await new NotebookRunner(Timeout).RunAsync(notebook, OutputDirectory, CancellationToken.None);
+            return await work();
         }
         finally
         {
-            _restored.Release();
+            _gate.Release();
         }
     }
 }
