@@ -33,6 +33,8 @@ public sealed class HeartbeatClient(HeartbeatClientOptions options) : IDisposabl
     public HeartbeatClientOptions Options { get; } = options;
     public long Sent { get; private set; }
     public long Skipped { get; private set; }
+    /// <summary>The sequence number of the last heartbeat actually sent (0 before any).</summary>
+    public long LastSentSequence { get; private set; }
 
     /// <summary>Sends heartbeats until <see cref="HeartbeatClientOptions.Count"/> or cancellation; then simply stops, as a crashed client would.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
@@ -47,6 +49,7 @@ public sealed class HeartbeatClient(HeartbeatClientOptions options) : IDisposabl
             var message = new HeartbeatMessage(Options.ClientId, sequence, DateTimeOffset.UtcNow).Format();
             await _socket.SendToAsync(Encoding.ASCII.GetBytes(message), SocketFlags.None, Options.Server, cancellationToken).ConfigureAwait(false);
             Sent++;
+            LastSentSequence = sequence;
         }
     }
 
