@@ -87,7 +87,7 @@ public sealed class HeartbeatServer : IAsyncDisposable, IHtmlDisplay
         Options = options;
         _socket = UdpReceiveLoop.Bind(options.Address, options.Port);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-        _loop = Task.Run(() => UdpReceiveLoop.RunAsync(_socket, OnDatagram, null, _stop.Token));
+        _loop = UdpReceiveLoop.Start(_socket, OnDatagram, null, $"heartbeat server {EndPoint}", _stop.Token);
         _watchdog = Task.Run(WatchSilenceAsync);
     }
 

@@ -21,7 +21,9 @@ public sealed class PingClient : IAsyncDisposable
     {
         public long Timestamp { get; } = timestamp;
         public PingState State { get; set; } = PingState.Pending;
-        public TaskCompletionSource<PingReply> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run on the receive thread as soon as the reply is set: no thread hop between the
+        // datagram arriving and the next ping going out.
+        public TaskCompletionSource<PingReply> Reply { get; } = new();
     }
 
     private readonly Socket _socket;
@@ -84,9 +86,11 @@ public sealed class PingClient : IAsyncDisposable
         var payload = Encoding.ASCII.GetBytes(request.Payload);
         var sent = new Sent(Stopwatch.GetTimestamp());
         lock (_sent) _sent[request.Sequence] = sent;
-        await _socket.SendToAsync(payload, SocketFlags.None, request.Server, cancellationToken).ConfigureAwait(false);
+        // A UDP send only copies the datagram into the kernel, it does not wait for the network. Sending synchronously
+        // also keeps the socket in blocking mode, so the receive thread sleeps in the kernel until the reply is there.
+        _socket.SendTo(payload, SocketFlags.None, request.Server);
         // Only now does the socket have a port (the OS bound it on send), so only now can we listen on it.
-        _receiveLoop ??= Task.Run(() => UdpReceiveLoop.RunAsync(_socket, OnDatagram, null, _stop.Token), CancellationToken.None);
+        _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, null, $"ping client {LocalEndPoint}", _stop.Token);
         try
         {
             return await sent.Reply.Task.WaitAsync(request.Timeout, cancellationToken).ConfigureAwait(false);
@@ -110,36 +114,34 @@ public sealed class PingClient : IAsyncDisposable
             _unsolicited.Writer.TryWrite(new PingReply(-1, PingOutcome.Unexpected, null, PingMessage.Preview(datagram.Span), from));
             return;
         }
+        Sent? answered = null;
+        PingReply reply;
         lock (_sent)
         {
             if (!_sent.TryGetValue(sequence, out var sent))
+                reply = new PingReply(sequence, PingOutcome.Unexpected, null, text, from);
+            else
             {
-                _unsolicited.Writer.TryWrite(new PingReply(sequence, PingOutcome.Unexpected, null, text, from));
-                return;
-            }
-            var rtt = Stopwatch.GetElapsedTime(sent.Timestamp, receivedTimestamp);
-            switch (sent.State)
-            {
-                case PingState.Pending:
-                    sent.State = PingState.Answered;
-                    sent.Reply.TrySetResult(new PingReply(sequence, PingOutcome.Reply, rtt, text, from));
-                    break;
-                case PingState.TimedOut:
-                    sent.State = PingState.AnsweredLate;
-                    _unsolicited.Writer.TryWrite(new PingReply(sequence, PingOutcome.Late, rtt, text, from));
-                    break;
-                default:
-                    _unsolicited.Writer.TryWrite(new PingReply(sequence, PingOutcome.Duplicate, rtt, text, from));
-                    break;
+                var rtt = Stopwatch.GetElapsedTime(sent.Timestamp, receivedTimestamp);
+                (reply, sent.State) = sent.State switch
+                {
+                    PingState.Pending => (new PingReply(sequence, PingOutcome.Reply, rtt, text, from), PingState.Answered),
+                    PingState.TimedOut => (new PingReply(sequence, PingOutcome.Late, rtt, text, from), PingState.AnsweredLate),
+                    var state => (new PingReply(sequence, PingOutcome.Duplicate, rtt, text, from), state),
+                };
+                if (reply.Outcome == PingOutcome.Reply) answered = sent;
             }
         }
+        // Completed outside the lock: the waiting ping's code continues right here, on this thread.
+        if (answered is not null) answered.Reply.TrySetResult(reply);
+        else _unsolicited.Writer.TryWrite(reply);
     }
 
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        _socket.Dispose();
         if (_receiveLoop is not null) await _receiveLoop.ConfigureAwait(false);
+        _socket.Dispose();
         _stop.Dispose();
     }
 }
