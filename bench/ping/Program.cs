@@ -32,6 +32,27 @@ switch (args.FirstOrDefault())
         Console.WriteLine(string.Create(invariant, $"p50_us={statistics.P50 * 1000:F3} p99_us={statistics.P99 * 1000:F3} lost={statistics.Lost}"));
         return 0;
     }
+    case "rtt-raw":
+    {
+        // The floor for .NET: a bare blocking send/receive loop on one socket, no matching, no timeouts, no statistics.
+        var target = new IPEndPoint(IPAddress.Loopback, int.Parse(args[1], invariant));
+        var count = int.Parse(args[2], invariant);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var payload = System.Text.Encoding.ASCII.GetBytes(PingMessage.Format(1, DateTimeOffset.UtcNow));
+        var buffer = new byte[2048];
+        EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+        var rtts = new double[count];
+        for (var i = -2000; i < count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            socket.SendTo(payload, target);
+            socket.ReceiveFrom(buffer, ref from);
+            if (i >= 0) rtts[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(rtts);
+        Console.WriteLine(string.Create(invariant, $"p50_us={PingStatistics.Percentile(rtts, 50):F3} p99_us={PingStatistics.Percentile(rtts, 99):F3}"));
+        return 0;
+    }
     case "rate":
     {
         var target = new IPEndPoint(IPAddress.Loopback, int.Parse(args[1], invariant));
