@@ -31,8 +31,7 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
     private readonly Socket _socket;
     private readonly Random _random;
     private readonly CancellationTokenSource _stop = new();
-    private readonly CancellationTokenSource _abortSends = new();
-    private readonly ConcurrentDictionary<Task, byte> _delayedSends = new();
+    private readonly DelayLine? _delayLine;
     private readonly ConcurrentQueue<PingServerLogEntry> _log = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly Task _loop;
@@ -45,6 +44,8 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
         _random = options.Seed is { } seed ? new Random(seed) : new Random();
         _socket = UdpReceiveLoop.Bind(options.Address, options.Port);
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        if (options.Delay > TimeSpan.Zero || (options.Jitter > TimeSpan.Zero && options.JitterDistribution != JitterDistribution.None))
+            _delayLine = new DelayLine($"ping server delay {EndPoint}");
         _loop = UdpReceiveLoop.Start(_socket, OnDatagram, _ => Interlocked.Increment(ref _errors), $"ping server {EndPoint}", _stop.Token);
     }
 
@@ -55,7 +56,7 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
     /// <summary>The address and port clients send to (the real port when <see cref="PingServerOptions.Port"/> was 0).</summary>
     public IPEndPoint EndPoint { get; }
 
-    /// <summary>Raised for every log entry, on the server's receive thread: keep handlers short.</summary>
+    /// <summary>Raised for every log entry, on the server's receive thread (or its delay thread): keep handlers short.</summary>
     public event Action<PingServerLogEntry>? Logged;
 
     public PingServerCounters Counters => new(Interlocked.Read(ref _received), Interlocked.Read(ref _dropped),
@@ -80,10 +81,10 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
         var echo = PingMessage.ToUpperAscii(datagram.Span);
         var copies = _random.NextDouble() < Options.DuplicateProbability ? 2 : 1;
         var delay = NextDelay();
-        if (delay <= TimeSpan.Zero)
+        if (delay <= TimeSpan.Zero || _delayLine is null)
             Echo(echo, client, copies, preview);
         else
-            Track(EchoLaterAsync(echo, client, copies, preview, delay));
+            _delayLine.Schedule(receivedTimestamp + (long)(delay.TotalSeconds * Stopwatch.Frequency), () => Echo(echo, client, copies, preview));
     }
 
     private TimeSpan NextDelay()
@@ -106,12 +107,6 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
         return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
-    private async Task EchoLaterAsync(byte[] echo, IPEndPoint client, int copies, string preview, TimeSpan delay)
-    {
-        await Task.Delay(delay, _abortSends.Token).ConfigureAwait(false);
-        Echo(echo, client, copies, preview);
-    }
-
     private void Echo(byte[] echo, IPEndPoint client, int copies, string preview)
     {
         for (var copy = 0; copy < copies; copy++)
@@ -130,13 +125,6 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
             Interlocked.Increment(ref copy == 0 ? ref _echoed : ref _duplicated);
             Record(action, client, echo.Length, preview);
         }
-    }
-
-    private void Track(Task send)
-    {
-        _delayedSends.TryAdd(send, 0);
-        send.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _),
-            _delayedSends, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private bool Logging => Options.LogCapacity > 0 || Logged is not null;
@@ -162,13 +150,8 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
         if (_stop.IsCancellationRequested) { await _loop.ConfigureAwait(false); return; }
         _stop.Cancel();
         await _loop.ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(_delayedSends.Keys).WaitAsync(drain ?? TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        }
-        catch (TimeoutException) { }
-        catch (OperationCanceledException) { }
-        _abortSends.Cancel();
+        if (_delayLine is not null)
+            await Task.Run(() => _delayLine.Complete(drain ?? TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         _socket.Dispose();
     }
 
@@ -176,7 +159,6 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
     {
         await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
-        _abortSends.Dispose();
     }
 
     public HtmlTable LogTable(int last = 20) => new($"Ping server {EndPoint}: last {Math.Min(last, _log.Count)} log entries",

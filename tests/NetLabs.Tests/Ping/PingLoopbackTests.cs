@@ -113,11 +113,12 @@ public class PingLoopbackTests
             Count = 3, Interval = TimeSpan.FromMilliseconds(100), LateReplyGrace = TimeSpan.FromMilliseconds(300),
         });
         using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        var forged = 0;
-        // As soon as the server has answered ping 1, a stranger sends the client a forged "reply" to ping 2 and garbage.
+        var echoes = 0;
+        // When the server answers ping 2 (ping 1's send has certainly returned, so the client's port is known), a
+        // stranger sends the client a forged "reply" to ping 2 and some garbage.
         server.Logged += entry =>
         {
-            if (entry.Action != PingServerAction.Echoed || Interlocked.Exchange(ref forged, 1) == 1) return;
+            if (entry.Action != PingServerAction.Echoed || Interlocked.Increment(ref echoes) != 2) return;
             stranger.SendTo("PING 2 forged"u8, SocketFlags.None, client.LocalEndPoint!);
             stranger.SendTo(new byte[] { 1, 2, 3 }, SocketFlags.None, client.LocalEndPoint!);
         };
