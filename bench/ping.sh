@@ -4,7 +4,7 @@
 # server echoes without any loss it did not choose (loss set to 0). Prints "bench <name>: ours=… peer=… <unit> ratio=…".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 PINGS=${PINGS:-20000}        # our pings per round (≈ 0.3 s)
 SOCKPERF_SECONDS=${SOCKPERF_SECONDS:-1}
 
