@@ -133,6 +133,30 @@ public class PingLoopbackTests
     }
 
     [Fact]
+    public async Task Stopping_sends_scheduled_echoes_within_the_drain_and_abandons_the_rest()
+    {
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var buffer = new byte[2048];
+        var soon = PingServer.Start(new PingServerOptions { LossProbability = 0, Delay = TimeSpan.FromMilliseconds(100), JitterDistribution = JitterDistribution.None });
+        var never = PingServer.Start(new PingServerOptions { LossProbability = 0, Delay = TimeSpan.FromMinutes(10), JitterDistribution = JitterDistribution.None });
+        peer.SendTo("Ping 1 0"u8, SocketFlags.None, soon.EndPoint);
+        peer.SendTo("Ping 2 0"u8, SocketFlags.None, never.EndPoint);
+        Assert.True(await WaitUntilAsync(() => soon.Counters.Received == 1 && never.Counters.Received == 1));
+
+        await soon.StopAsync(drain: Bound).WaitAsync(Bound);                       // waits for the 100 ms echo
+        await never.StopAsync(drain: TimeSpan.FromMilliseconds(200)).WaitAsync(Bound); // gives up on the 10 min one
+
+        using var timeout = new CancellationTokenSource(Bound);
+        var echo = await peer.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+        Assert.Equal("PING 1 0", Encoding.ASCII.GetString(buffer, 0, echo.ReceivedBytes));
+        Assert.Equal(soon.EndPoint, echo.RemoteEndPoint);
+        Assert.Equal((1, 0), (never.Counters.Received, never.Counters.Echoed));
+        await soon.DisposeAsync();
+        await never.DisposeAsync(); // a second stop is harmless
+    }
+
+    [Fact]
     public async Task Fifty_clients_at_once_each_get_exactly_their_own_replies()
     {
         await using var server = PingServer.Start(new PingServerOptions
