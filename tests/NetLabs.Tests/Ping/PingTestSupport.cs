@@ -1,3 +1,4 @@
+using NetLabs.Cli.CommandLine;
 using System.Diagnostics;
 using NetLabs.Tests.Support;
 
