@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
@@ -16,10 +17,11 @@ public sealed record HttpRawRequestOptions
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
     /// <summary>Ask the server to close after the response ("Connection: close"); the client closes anyway.</summary>
     public bool Close { get; init; } = true;
-    /// <summary>Whole exchange: connect, send, receive.</summary>
+    /// <summary>Whole exchange: connect, send, receive (a slow client's <see cref="SendDuration"/> included).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>A slow client: send the request line, wait this long, then send the headers.</summary>
-    public TimeSpan PauseMidRequest { get; init; }
+    /// <summary>A slow client (a person typing in telnet, a bad link): the request goes out in small pieces
+    /// spread over this time. Zero: all at once.</summary>
+    public TimeSpan SendDuration { get; init; }
     /// <summary>Largest response accepted.</summary>
     public long MaxResponseBytes { get; init; } = 64L * 1024 * 1024;
 }
@@ -85,34 +87,17 @@ public static class HttpRawClient
 
     /// <summary>
     /// Sends <paramref name="request"/> exactly as given (any bytes: the tests send hostile ones), then reads one
-    /// response. <paramref name="options"/> gives the timeout and whether the request was a HEAD.
+    /// response, on a new connection. <paramref name="options"/> gives the timeout and the slow-client pace.
     /// </summary>
     public static async Task<HttpExchange> SendAsync(string host, int port, byte[] request, HttpRawRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new HttpRawRequestOptions();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Timeout);
-        var clock = Stopwatch.StartNew();
-        using var tcp = new TcpClient { NoDelay = true };
         try
         {
-            await tcp.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
-            var stream = tcp.GetStream();
-            var connected = clock.Elapsed;
-            if (options.PauseMidRequest > TimeSpan.Zero && Array.IndexOf(request, (byte)'\n') is var lineEnd and >= 0)
-            {
-                await stream.WriteAsync(request.AsMemory(0, lineEnd + 1), deadline.Token).ConfigureAwait(false);
-                await Task.Delay(options.PauseMidRequest, deadline.Token).ConfigureAwait(false);
-                await stream.WriteAsync(request.AsMemory(lineEnd + 1), deadline.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                await stream.WriteAsync(request, deadline.Token).ConfigureAwait(false);
-            }
-            var headRequest = request.AsSpan().StartsWith("HEAD "u8);
-            var reader = new ResponseReader(stream, options.MaxResponseBytes, headRequest);
-            var response = await reader.ReadAsync(deadline.Token).ConfigureAwait(false);
-            return new HttpExchange(host, port, request, response, connected, clock.Elapsed);
+            await using var connection = await HttpRawConnection.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
+            return await connection.SendAsync(request, options, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -121,9 +106,9 @@ public static class HttpRawClient
     }
 
     /// <summary>Reads one response from a stream, keeping the raw bytes, and finds where it ends.</summary>
-    private sealed class ResponseReader(Stream stream, long maxBytes, bool headRequest)
+    internal sealed class ResponseReader(Stream stream, long maxBytes, bool headRequest, ReadOnlySpan<byte> leftover)
     {
-        private readonly MemoryStream _raw = new();
+        private readonly MemoryStream _raw = NewRaw(leftover);
         private readonly byte[] _chunk = new byte[16 * 1024];
         private bool _closed;
 
@@ -139,8 +124,10 @@ public static class HttpRawClient
                     start = headEnd; // an interim response (100 Continue): the real one follows
                     continue;
                 }
-                var (body, framing) = await ReadBodyAsync(head, headEnd, cancellationToken).ConfigureAwait(false);
-                return new ParsedResponse(head.Version, head.Status, head.Reason, head.Headers, body, framing, _raw.ToArray(), headEnd, _closed);
+                var (body, framing, end) = await ReadBodyAsync(head, headEnd, cancellationToken).ConfigureAwait(false);
+                var raw = _raw.GetBuffer();
+                return new ParsedResponse(head.Version, head.Status, head.Reason, head.Headers, body, framing,
+                    raw.AsSpan(0, end).ToArray(), headEnd, _closed, raw.AsSpan(end, (int)_raw.Length - end).ToArray());
             }
         }
 
@@ -157,13 +144,24 @@ public static class HttpRawClient
             }
         }
 
-        private async Task<(byte[] Body, string Framing)> ReadBodyAsync(Head head, int headEnd, CancellationToken cancellationToken)
+        private static MemoryStream NewRaw(ReadOnlySpan<byte> leftover)
+        {
+            var raw = new MemoryStream();
+            raw.Write(leftover);
+            return raw;
+        }
+
+        /// <summary>The body, how its end was found, and where the response ends in the raw bytes.</summary>
+        private async Task<(byte[] Body, string Framing, int End)> ReadBodyAsync(Head head, int headEnd, CancellationToken cancellationToken)
         {
             if (headRequest || head.Status is 204 or 304)
-                return ([], "no body (" + (headRequest ? "HEAD" : head.Status.ToString(CultureInfo.InvariantCulture)) + ")");
+                return ([], "no body (" + (headRequest ? "HEAD" : head.Status.ToString(CultureInfo.InvariantCulture)) + ")", headEnd);
 
             if (head.Header("Transfer-Encoding") is { } coding && coding.TrimEnd().EndsWith("chunked", StringComparison.OrdinalIgnoreCase))
-                return (await ReadChunkedAsync(headEnd, cancellationToken).ConfigureAwait(false), "chunked");
+            {
+                var (chunked, end) = await ReadChunkedAsync(headEnd, cancellationToken).ConfigureAwait(false);
+                return (chunked, "chunked", end);
+            }
 
             if (head.Header("Content-Length") is { } lengthText)
             {
@@ -172,15 +170,15 @@ public static class HttpRawClient
                 while (_raw.Length - headEnd < length)
                     if (!await FillAsync(cancellationToken).ConfigureAwait(false))
                         throw new InvalidDataException($"The server closed the connection after {_raw.Length - headEnd} of {length} body bytes.");
-                return (_raw.GetBuffer().AsSpan(headEnd, (int)length).ToArray(), "Content-Length");
+                return (_raw.GetBuffer().AsSpan(headEnd, (int)length).ToArray(), "Content-Length", headEnd + (int)length);
             }
 
             while (await FillAsync(cancellationToken).ConfigureAwait(false)) { }
-            return (_raw.GetBuffer().AsSpan(headEnd, (int)_raw.Length - headEnd).ToArray(), "until close");
+            return (_raw.GetBuffer().AsSpan(headEnd, (int)_raw.Length - headEnd).ToArray(), "until close", (int)_raw.Length);
         }
 
         /// <summary>Chunked body: "size-in-hex\r\n", that many bytes, "\r\n", …, "0\r\n", trailers, "\r\n".</summary>
-        private async Task<byte[]> ReadChunkedAsync(int position, CancellationToken cancellationToken)
+        private async Task<(byte[] Body, int End)> ReadChunkedAsync(int position, CancellationToken cancellationToken)
         {
             var body = new MemoryStream();
             while (true)
@@ -198,7 +196,7 @@ public static class HttpRawClient
                         line = await ReadLineAsync(position, cancellationToken).ConfigureAwait(false);
                         var empty = line.End == position;
                         position = line.Next;
-                        if (empty) return body.ToArray();
+                        if (empty) return (body.ToArray(), position);
                     }
                 }
                 while (_raw.Length < position + size + 2)
@@ -268,6 +266,101 @@ public static class HttpRawClient
     }
 }
 
-/// <summary>A response as read off the wire (see <see cref="HttpExchange"/>).</summary>
+/// <summary>A response as read off the wire (see <see cref="HttpExchange"/>); <see cref="Leftover"/>: bytes after it.</summary>
 internal sealed record ParsedResponse(string Version, int Status, string Reason, IReadOnlyList<KeyValuePair<string, string>> Headers,
-    byte[] Body, string Framing, byte[] Raw, int HeadLength, bool ServerClosed);
+    byte[] Body, string Framing, byte[] Raw, int HeadLength, bool ServerClosed, byte[] Leftover);
+
+/// <summary>
+/// One TCP connection for several requests in a row (keep-alive): each <see cref="SendAsync"/> writes a request
+/// and reads its response. <see cref="HttpRawClient"/> uses one per request.
+/// </summary>
+public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private readonly Stopwatch _clock;
+    private readonly TimeSpan _connectTime;
+    private byte[] _leftover = [];
+    private bool _used;
+
+    private HttpRawConnection(string host, int port, TcpClient tcp, Stopwatch clock)
+    {
+        Host = host;
+        Port = port;
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+        _clock = clock;
+        _connectTime = clock.Elapsed;
+    }
+
+    public string Host { get; }
+    public int Port { get; }
+    /// <summary>Our side of the connection ("127.0.0.1:50312"): the server's access log shows it as the client.</summary>
+    public string LocalEndPoint => _tcp.Client.LocalEndPoint is IPEndPoint local
+        ? new IPEndPoint(local.Address.IsIPv4MappedToIPv6 ? local.Address.MapToIPv4() : local.Address, local.Port).ToString()
+        : "?";
+    /// <summary>True once the server closed the connection.</summary>
+    public bool ServerClosed { get; private set; }
+
+    public static async Task<HttpRawConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            return new HttpRawConnection(host, port, tcp, clock);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>GETs a path on this connection (asking to keep it open unless <paramref name="options"/> says Close).</summary>
+    public Task<HttpExchange> GetAsync(string path, HttpRawRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new HttpRawRequestOptions { Close = false };
+        return SendAsync(HttpRawClient.BuildRequest(Host, Port, path, options), options, cancellationToken);
+    }
+
+    /// <summary>Writes the request bytes as given and reads one response.</summary>
+    public async Task<HttpExchange> SendAsync(byte[] request, HttpRawRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new HttpRawRequestOptions();
+        var started = _clock.Elapsed;
+        if (options.SendDuration > TimeSpan.Zero && request.Length > 1)
+        {
+            // Up to 20 pieces, one at each step of the duration; the last piece goes at its end.
+            var pieces = Math.Min(20, request.Length);
+            for (var i = 0; i < pieces; i++)
+            {
+                var from = request.Length * i / pieces;
+                var to = request.Length * (i + 1) / pieces;
+                await _stream.WriteAsync(request.AsMemory(from, to - from), cancellationToken).ConfigureAwait(false);
+                if (i < pieces - 1) await Task.Delay(options.SendDuration / (pieces - 1), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await _stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        var reader = new HttpRawClient.ResponseReader(_stream, options.MaxResponseBytes, request.AsSpan().StartsWith("HEAD "u8), _leftover);
+        var response = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        _leftover = response.Leftover;
+        ServerClosed = response.ServerClosed;
+        // The first exchange on a connection includes connecting; later ones start when their request is sent.
+        var first = !_used;
+        _used = true;
+        return new HttpExchange(Host, Port, request, response, first ? _connectTime : TimeSpan.Zero, _clock.Elapsed - (first ? TimeSpan.Zero : started));
+    }
+
+    public void Dispose() => _tcp.Dispose();
+
+    public ValueTask DisposeAsync()
+    {
+        _tcp.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

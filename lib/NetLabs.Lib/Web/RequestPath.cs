@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace NetLabs.Web;
@@ -159,11 +160,20 @@ public static class RequestPath
     /// </summary>
     private static (string Segment, PathResolution? Refusal) PercentDecode(ReadOnlySpan<char> raw)
     {
-        Span<byte> bytes = raw.Length <= 512 ? stackalloc byte[raw.Length] : new byte[raw.Length];
+        Span<byte> bytes = raw.Length <= 256 ? stackalloc byte[raw.Length * 3] : new byte[raw.Length * 3];
         var n = 0;
         for (var i = 0; i < raw.Length; i++)
         {
             var c = raw[i];
+            if (c > 0x7F)
+            {
+                // Already decoded text (from a handler that did not get it off the wire): take it as UTF-8.
+                if (Rune.DecodeFromUtf16(raw[i..], out var rune, out var used) != OperationStatus.Done)
+                    return ("", Refuse(400, "path is not valid text"));
+                n += rune.EncodeToUtf8(bytes[n..]);
+                i += used - 1;
+                continue;
+            }
             if (c == '%')
             {
                 if (i + 2 >= raw.Length || !char.IsAsciiHexDigit(raw[i + 1]) || !char.IsAsciiHexDigit(raw[i + 2]))
@@ -174,7 +184,6 @@ public static class RequestPath
             }
             if (c == '\0') return ("", Refuse(400, "NUL byte in path", hostile: true));
             if (c < 0x20 || c == 0x7F) return ("", Refuse(400, "control byte in path"));
-            if (c > 0xFF) return ("", Refuse(400, "non-ASCII character in request target"));
             bytes[n++] = (byte)c;
         }
         try

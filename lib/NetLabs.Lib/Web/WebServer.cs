@@ -266,6 +266,12 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         }
     }
 
+    private async Task<bool> AllServedWithinAsync(TimeSpan timeout)
+    {
+        var served = Task.WhenAll(_connections.Values.Select(c => c.Served));
+        return await Task.WhenAny(served, Task.Delay(timeout)).ConfigureAwait(false) == served;
+    }
+
     private async Task StopCoreAsync(TimeSpan timeout)
     {
         _stopping.Cancel();
@@ -273,11 +279,14 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
 
         foreach (var (connection, _) in _connections.Values)
             if (connection.Idle) connection.Abort();
-        var inFlight = Task.WhenAll(_connections.Values.Select(c => c.Served));
-        if (await Task.WhenAny(inFlight, Task.Delay(timeout)).ConfigureAwait(false) != inFlight)
+        if (!await AllServedWithinAsync(timeout).ConfigureAwait(false))
+        {
             foreach (var (connection, _) in _connections.Values) connection.Abort();
-        await Task.WhenAll(_connections.Values.Select(c => c.Served)).ConfigureAwait(false);
-        await _acceptLoop.ConfigureAwait(false);
+            // A handler that ignores its closed socket (a student's endless loop) is left behind, not waited for.
+            if (!await AllServedWithinAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false))
+                Options.Diagnostics?.Invoke($"stopped with {_connections.Count} handler(s) still running after their connections were closed");
+        }
+        await Task.WhenAny(_acceptLoop, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
         _stopped.TrySetResult();
     }
