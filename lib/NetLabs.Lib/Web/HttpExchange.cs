@@ -12,7 +12,7 @@ namespace NetLabs.Web;
 /// </summary>
 public sealed class HttpExchange : IHtmlDisplay
 {
-    private const int TranscriptBodyChars = 3000;
+    private const int TranscriptBodyBytes = 4000;
 
     internal HttpExchange(string host, int port, byte[] request, ParsedResponse response, TimeSpan connected, TimeSpan elapsed)
     {
@@ -115,53 +115,55 @@ public sealed class HttpExchange : IHtmlDisplay
     private bool IsImage => MediaType.StartsWith("image/", StringComparison.Ordinal);
     private bool IsText => MediaType.StartsWith("text/", StringComparison.Ordinal) || MediaType is "application/json" or "application/xml" or "image/svg+xml";
 
+    /// <summary>
+    /// The body as it was on the wire (chunk sizes included), with CR and LF visible, when it is text; a one-line
+    /// summary when it is not. Long bodies are cut.
+    /// </summary>
     private string BodySummary(bool plain)
     {
-        if (Body.Length == 0) return "";
+        var wire = ResponseBytes.AsSpan(ResponseHeadLength);
+        if (wire.IsEmpty) return "";
         if (!IsText)
         {
             var summary = $"[body: {Body.Length} bytes of {(MediaType.Length == 0 ? "unknown type" : MediaType)}, starting {Convert.ToHexString(Body, 0, Math.Min(8, Body.Length))}]";
             return plain ? summary + Environment.NewLine : $"<span style=\"color:#777\">{WebUtility.HtmlEncode(summary)}</span>";
         }
-        var text = BodyText;
-        var cut = text.Length > TranscriptBodyChars;
-        if (cut) text = text[..TranscriptBodyChars];
-        var more = cut ? $"\n[… {Body.Length} bytes in all]" : "";
-        return plain ? text + more + Environment.NewLine : WebUtility.HtmlEncode(text + more);
+        var cut = wire.Length > TranscriptBodyBytes;
+        if (cut) wire = wire[..TranscriptBodyBytes];
+        var more = cut ? $"[… {ResponseBytes.Length - ResponseHeadLength} bytes in all]" : "";
+        // Body text is UTF-8: show it as such, with line ends and controls made visible.
+        var text = Encoding.UTF8.GetString(wire);
+        return plain ? VisibleText(text, false) + more + Environment.NewLine : VisibleText(text, true) + WebUtility.HtmlEncode(more);
     }
 
     private static string Pre(string background, string content) =>
         $"<pre style=\"background:{background};padding:6px;margin:2px 0 8px 0;white-space:pre-wrap;word-break:break-all\">{content}</pre>";
 
     /// <summary>Bytes as text with CR and LF spelled out, other controls and non-ASCII as \xNN.</summary>
-    private static string Visible(ReadOnlySpan<byte> bytes)
-    {
-        var text = new StringBuilder();
-        foreach (var b in bytes)
-            text.Append(b switch
-            {
-                (byte)'\r' => "\\r",
-                (byte)'\n' => "\\n\n",
-                (byte)'\t' => "\\t",
-                < 0x20 or >= 0x7F => $"\\x{b:X2}",
-                _ => ((char)b).ToString(),
-            });
-        return text.ToString();
-    }
+    private static string Visible(ReadOnlySpan<byte> bytes) => VisibleText(Encoding.Latin1.GetString(bytes), html: false, escapeNonAscii: true);
 
-    private static string VisibleHtml(ReadOnlySpan<byte> bytes)
+    private static string VisibleHtml(ReadOnlySpan<byte> bytes) => VisibleText(Encoding.Latin1.GetString(bytes), html: true, escapeNonAscii: true);
+
+    /// <summary>"\r" and "\n" written out (a real line break follows each "\n"), other controls as \xNN; in HTML, greyed.</summary>
+    private static string VisibleText(string text, bool html, bool escapeNonAscii = false)
     {
-        const string mark = "<span style=\"color:#b0b0b0\">";
-        var html = new StringBuilder();
-        foreach (var b in bytes)
-            html.Append(b switch
+        var result = new StringBuilder();
+        foreach (var c in text)
+        {
+            var mark = c switch
             {
-                (byte)'\r' => mark + "\\r</span>",
-                (byte)'\n' => mark + "\\n</span>\n",
-                (byte)'\t' => mark + "\\t</span>",
-                < 0x20 or >= 0x7F => $"{mark}\\x{b:X2}</span>",
-                _ => WebUtility.HtmlEncode(((char)b).ToString()),
-            });
-        return html.ToString();
+                '\r' => "\\r",
+                '\n' => "\\n",
+                '\t' => "\\t",
+                < ' ' or '\x7F' => $"\\x{(int)c:X2}",
+                > '\x7F' when escapeNonAscii => $"\\x{(int)c:X2}",
+                _ => null,
+            };
+            if (mark is null) result.Append(html ? WebUtility.HtmlEncode(c.ToString()) : c);
+            else if (html) result.Append("<span style=\"color:#b0b0b0\">").Append(mark).Append("</span>");
+            else result.Append(mark);
+            if (c == '\n') result.Append('\n');
+        }
+        return result.ToString();
     }
 }
