@@ -1,0 +1,16 @@
+using NetLabs.Mail;
+
+// Starts the local mail server on the given port (0 = any), prints "port N", and runs until stdin closes.
+// Nothing is kept per message (no transcripts, no stored copies) so that what is measured is the SMTP path itself.
+var port = args.Length > 0 ? int.Parse(args[0]) : 0;
+await using var server = LocalMailServer.Start(new LocalMailServerOptions
+{
+    Port = port,
+    EnableStartTls = false,
+    KeepTranscripts = false,
+    MaxStoredMessages = 0,
+    MaxSessions = 1024,
+});
+Console.WriteLine($"port {server.Port}");
+await Console.In.ReadToEndAsync();
+Console.WriteLine($"accepted {server.AcceptedCount}");

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace NetLabs.Cli.Notebooks;
+
+/// <summary>
+/// Executes notebooks headless in the same .NET Interactive kernel build users have (dotnet-repl 0.3.259, pinned in
+/// .config/dotnet-tools.json beside Microsoft.dotnet-interactive 1.0.712001), writes the executed copies and an HTML
+/// rendering of each, and reports every cell that produced an error output.
+/// </summary>
+public sealed class NotebookRunner(TimeSpan timeoutPerNotebook)
+{
+    public TimeSpan TimeoutPerNotebook { get; } = timeoutPerNotebook;
+
+    /// <summary>Makes sure the pinned local tools are installed (fast when they are).</summary>
+    public static async Task RestoreToolsAsync(string directoryInRepository, CancellationToken cancellationToken)
+    {
+        var (exitCode, output, _) = await RunAsync("dotnet", ["tool", "restore"], directoryInRepository, TimeSpan.FromMinutes(5), cancellationToken);
+        if (exitCode != 0) throw new InvalidOperationException("`dotnet tool restore` failed:\n" + output);
+    }
+
+    public async Task<NotebookRun> RunAsync(string notebook, string outputDirectory, CancellationToken cancellationToken)
+    {
+        notebook = Path.GetFullPath(notebook);
+        Directory.CreateDirectory(outputDirectory);
+        var executed = Path.Combine(Path.GetFullPath(outputDirectory), Path.GetFileName(notebook));
+        File.Delete(executed);
+        var started = Stopwatch.StartNew();
+        // dotnet-repl resolves relative #r paths against its working directory: run it from the notebook's folder,
+        // as Jupyter and VS Code do.
+        var (exitCode, output, timedOut) = await RunAsync("dotnet",
+            ["tool", "run", "dotnet-repl", "--", "--run", notebook, "--exit-after-run", "--output-path", executed],
+            Path.GetDirectoryName(notebook)!, TimeoutPerNotebook, cancellationToken);
+        started.Stop();
+
+        if (!File.Exists(executed))
+            return new NotebookRun(notebook, null, null, exitCode, timedOut, started.Elapsed, [], output);
+        var document = JsonNode.Parse(await File.ReadAllTextAsync(executed, cancellationToken))!;
+        var html = Path.ChangeExtension(executed, ".html");
+        await File.WriteAllTextAsync(html, NotebookHtml.Render(document, Path.GetFileNameWithoutExtension(notebook)), cancellationToken);
+        return new NotebookRun(notebook, executed, html, exitCode, timedOut, started.Elapsed, ErrorsIn(document), output);
+    }
+
+    /// <summary>Every error output, with the (1-based) cell number and the cell's first line so a reader finds it.</summary>
+    public static IReadOnlyList<CellError> ErrorsIn(JsonNode notebook)
+    {
+        var errors = new List<CellError>();
+        var cells = notebook["cells"]!.AsArray();
+        for (var i = 0; i < cells.Count; i++)
+        {
+            foreach (var output in cells[i]!["outputs"]?.AsArray() ?? [])
+            {
+                if ((string?)output!["output_type"] != "error") continue;
+                var firstLine = NotebookHtml.Text(cells[i]!["source"]).Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "";
+                errors.Add(new CellError(i + 1, firstLine, (string?)output["ename"] ?? "Error", (string?)output["evalue"] ?? ""));
+            }
+        }
+        return errors;
+    }
+
+    private static async Task<(int ExitCode, string Output, bool TimedOut)> RunAsync(string file, IEnumerable<string> arguments,
+        string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var timedOut = false;
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // dotnet-repl has no timeout of its own: a cell that never ends would hang the run.
+            timedOut = !cancellationToken.IsCancellationRequested;
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        process.WaitForExit();
+        lock (output) return (process.ExitCode, output.ToString(), timedOut);
+    }
+}

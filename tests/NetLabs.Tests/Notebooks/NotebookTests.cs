@@ -1,0 +1,126 @@
+using System.Text.Json.Nodes;
+using NetLabs.Cli.Notebooks;
+using NetLabs.Tests.Support;
+
+namespace NetLabs.Tests.Notebooks;
+
+/// <summary>
+/// Every notebook under notebooks/ executed in the real .NET Interactive kernel (dotnet-repl, the kernel build users
+/// have), not an in-process CSharpKernel: only the real kernel shows problems such as its FSharp.Core 10.0.
+/// </summary>
+[Collection(RealKernel.Collection)]
+public sealed class NotebookTests(RealKernel kernel)
+{
+    public static TheoryData<string> LabNotebooks() => new(NotebookFiles.In(RepoPaths.Notebooks).Select(Path.GetFileName)!);
+
+    [Theory]
+    [MemberData(nameof(LabNotebooks))]
+    public async Task Notebook_runs_without_error_in_the_real_kernel(string notebook)
+    {
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, notebook));
+        Assert.True(run.Succeeded, run.Describe());
+    }
+
+    [Fact]
+    public async Task A_deliberately_broken_cell_fails_the_run_and_is_named()
+    {
+        var source = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Notebooks, "00-getting-started.ipynb")))!;
+        var cells = source["cells"]!.AsArray();
+        var lastCode = cells.Select((c, i) => (c, i)).Last(x => (string?)x.c!["cell_type"] == "code").i;
+        cells[lastCode]!["source"] = new JsonArray("throw new InvalidOperationException(\"deliberately broken\");");
+        // Hidden name in the same folder, so its relative #r paths resolve; never picked up as a lab notebook.
+        var broken = Path.Combine(RepoPaths.Notebooks, $".broken-{Guid.NewGuid():N}.ipynb");
+        await File.WriteAllTextAsync(broken, source.ToJsonString());
+        try
+        {
+            var run = await kernel.RunAsync(broken);
+            Assert.False(run.Succeeded);
+            var error = Assert.Single(run.Errors);
+            Assert.Equal(lastCode + 1, error.CellNumber);
+            Assert.Contains("deliberately broken", error.Message);
+            Assert.Contains($"cell {lastCode + 1} (`throw new InvalidOperationException", run.Describe());
+        }
+        finally
+        {
+            File.Delete(broken);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Executed_getting_started_draws_its_chart_offline_in_chromium()
+    {
+        var chromium = ExternalProcess.Require("chromium", "chromium");
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, "00-getting-started.ipynb"));
+        Assert.True(run.Succeeded, run.Describe());
+        var html = await File.ReadAllTextAsync(run.ExecutedHtml!);
+        Assert.DoesNotMatch("<script[^>]*\\ssrc=", html);   // nothing is fetched: plotly.js is inline, once
+        Assert.DoesNotContain("requirejs.config", html);
+        Assert.Contains("Plotly.newPlot", html);
+
+        var profile = Directory.CreateTempSubdirectory("netlabs-chromium-");
+        try
+        {
+            // No name resolves: anything the page tried to fetch from the internet would fail.
+            var dom = await ExternalProcess.RunAsync(chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", $"--user-data-dir={profile.FullName}", "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--virtual-time-budget=10000", "--dump-dom", new Uri(run.ExecutedHtml!).AbsoluteUri,
+            ], TimeSpan.FromSeconds(90));
+            Assert.False(dom.TimedOut, dom.ToString());
+            Assert.Contains("class=\"main-svg\"", dom.StandardOutput);           // plotly drew an SVG
+            Assert.Contains("class=\"point\"", dom.StandardOutput);              // with histogram bars in it
+            Assert.DoesNotContain("netlabs-chart-pending", dom.StandardOutput);  // and no chart is left waiting
+        }
+        finally
+        {
+            profile.Delete(recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Getting_started_runs_under_Jupyter_with_the_dotnet_kernel()
+    {
+        var nbconvert = ExternalProcess.Require("jupyter-nbconvert", "jupyter-nbconvert python3-nbclient python3-ipykernel");
+        var jupyter = Directory.CreateTempSubdirectory("netlabs-jupyter-");
+        try
+        {
+            // The kernelspec that `dotnet interactive jupyter install` writes, into a private JUPYTER_PATH.
+            var kernels = Path.Combine(jupyter.FullName, "kernels");
+            Directory.CreateDirectory(kernels);
+            var install = await ExternalProcess.RunAsync("dotnet", ["tool", "run", "dotnet-interactive", "--", "jupyter", "install", "--path", kernels],
+                TimeSpan.FromMinutes(2), workingDirectory: RepoPaths.Root);
+            Assert.True(File.Exists(Path.Combine(kernels, ".net-csharp", "kernel.json")), install.ToString());
+
+            var output = Path.Combine(jupyter.FullName, "out");
+            // Jupyter starts the kernel in the notebook's folder, so the notebook's relative #r path is exercised as users have it.
+            var run = await kernel.Serialized(() => ExternalProcess.RunAsync(nbconvert,
+                ["--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=.net-csharp", "--ExecutePreprocessor.timeout=180",
+                 "--output-dir", output, "00-getting-started.ipynb"],
+                TimeSpan.FromMinutes(4), workingDirectory: RepoPaths.Notebooks,
+                environment: new Dictionary<string, string> { ["JUPYTER_PATH"] = jupyter.FullName }));
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var executed = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "00-getting-started.ipynb")))!;
+            Assert.Empty(NotebookRunner.ErrorsIn(executed));
+            var outputs = executed["cells"]!.AsArray().SelectMany(c => c!["outputs"]?.AsArray() ?? []).Select(o => o!.ToJsonString()).ToList();
+            Assert.Contains(outputs, o => o.Contains("Plotly.newPlot"));
+        }
+        finally
+        {
+            jupyter.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Notebooks_in_git_are_clean_of_outputs()
+    {
+        var all = Directory.GetFiles(RepoPaths.Notebooks, "*.ipynb", SearchOption.AllDirectories).Where(p => !Path.GetFileName(p).StartsWith('.')).ToList();
+        Assert.NotEmpty(all);
+        foreach (var path in all)
+        {
+            var notebook = JsonNode.Parse(File.ReadAllText(path))!;
+            var withOutputs = notebook["cells"]!.AsArray().Count(c => c!["outputs"] is JsonArray { Count: > 0 });
+            Assert.True(withOutputs == 0, $"{Path.GetRelativePath(RepoPaths.Root, path)} has {withOutputs} cell(s) with outputs: commit notebooks clean.");
+        }
+    }
+}
