@@ -72,7 +72,7 @@ public static class ConcurrencyExperiment
             Charts.Trace.Bars(run.Server, run.Clients.Select(c => c.Label), run.Clients.Select(c => c.Duration.TotalSeconds))))
         {
             XTitle = "client",
-            YTitle = "seconds from the client's start to its complete response",
+            YTitle = "seconds until its page arrived",
             BarMode = "group",
         };
 }
