@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace NetLabs.Web;
+
+/// <summary>
+/// One accepted client connection, as a <see cref="ConnectionHandler"/> gets it: the socket, who is on the
+/// other end, the server's settings, a way to write the access log, and the connection's deadline.
+/// </summary>
+public sealed class WebConnection
+{
+    private readonly WebServer _server;
+    private NetworkStream? _stream;
+    private long _deadline; // Stopwatch timestamp after which the server closes the connection
+    private int _aborted;
+
+    internal WebConnection(WebServer server, long id, Socket socket)
+    {
+        _server = server;
+        Id = id;
+        Socket = socket;
+        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+        Client = RemoteEndPoint?.ToString() ?? "?";
+        SetTimeout(server.Options.HeaderTimeout);
+    }
+
+    /// <summary>Numbers connections 1, 2, 3… in the order the server accepted them.</summary>
+    public long Id { get; }
+    /// <summary>The connected socket, to read requests from and write responses to.</summary>
+    public Socket Socket { get; }
+    /// <summary>The socket as a Stream, for code that prefers streams (made on first use).</summary>
+    public NetworkStream Stream => _stream ??= new NetworkStream(Socket, ownsSocket: false);
+    public IPEndPoint? RemoteEndPoint { get; }
+    /// <summary>"address:port" of the client.</summary>
+    public string Client { get; }
+    public WebServerOptions Options => _server.Options;
+    /// <summary>The root folder as a real path (symbolic links resolved).</summary>
+    public string RealRoot => _server.RealRoot;
+    /// <summary>The server is stopping: answer the request in hand with "Connection: close", take no other.</summary>
+    public bool IsStopping => _server.IsStopping;
+
+    /// <summary>
+    /// True while the handler waits for the next request on a kept-alive connection: stopping the server
+    /// closes such a connection at once instead of waiting for it.
+    /// </summary>
+    public bool Idle { get; set; }
+
+    /// <summary>True once the server closed this connection because its deadline passed.</summary>
+    public bool TimedOut { get; private set; }
+
+    /// <summary>
+    /// From now, the server closes the connection if the handler has not set a new timeout within
+    /// <paramref name="timeout"/> (the pending read or write then fails).
+    /// </summary>
+    public void SetTimeout(TimeSpan timeout) =>
+        Volatile.Write(ref _deadline, Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+
+    /// <summary>Adds an entry to the server's access log.</summary>
+    public void Log(string method, string target, int status, long bytes, TimeSpan duration, string? note = null) =>
+        _server.Log(new AccessLogEntry(Id, DateTimeOffset.UtcNow, Client, method, target, status, bytes, duration, note));
+
+    internal bool IsPastDeadline(long now) => now > Volatile.Read(ref _deadline);
+
+    internal void TimeOut()
+    {
+        TimedOut = true;
+        Abort();
+    }
+
+    /// <summary>Closes the socket at once; a pending read or write fails.</summary>
+    internal void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+            Socket.Dispose();
+    }
+}
