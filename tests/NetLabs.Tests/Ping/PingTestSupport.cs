@@ -1,4 +1,3 @@
-using NetLabs.Cli.CommandLine;
 using System.Diagnostics;
 using NetLabs.Tests.Support;
 

@@ -1,4 +1,3 @@
-using NetLabs.Cli.CommandLine;
 
 namespace NetLabs.Tests.Support;
 

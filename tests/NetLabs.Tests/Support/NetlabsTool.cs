@@ -1,4 +1,3 @@
-using NetLabs.Cli.CommandLine;
 namespace NetLabs.Tests.Support;
 
 /// <summary>The built `netlabs` command (netlabs.dll next to the tests, from the project reference), run as users run it.</summary>
