@@ -7,6 +7,7 @@ var root = new RootCommand("""
     NetLabs: the Kurose & Ross socket labs from the command line. A teacher runs a server bound to the room's network
     (--bind 0.0.0.0), students point their clients at the teacher's IP address.
     """);
+root.Subcommands.Add(NetLabs.Cli.Web.WebCommands.Create());
 root.Subcommands.Add(NetLabs.Cli.Ping.PingCommands.CreatePing());
 root.Subcommands.Add(NetLabs.Cli.Ping.PingCommands.CreateHeartbeat());
 root.Subcommands.Add(NetLabs.Cli.Mail.MailCommands.Create());

@@ -28,6 +28,39 @@ public sealed partial class CliCommandTests
     }
 
     [Fact]
+    public async Task Web_get_against_web_serve_shows_the_wire_and_the_access_log()
+    {
+        await using var server = NetlabsTool.Start("web", "serve", "--port", "0", "--root", Path.Combine(RepoPaths.Data, "www"));
+        var port = PortIn(await server.WaitForLineAsync(l => l.StartsWith("web server (sequential)"), Wait));
+
+        var wire = await NetlabsTool.RunAsync(Wait, "web", "get", "127.0.0.1", port.ToString(), "HelloWorld.html", "--wire");
+        Assert.True(wire.ExitCode == 0, wire.ToString());
+        Assert.Contains("GET /HelloWorld.html HTTP/1.1\\r\\n", wire.StandardOutput);
+        Assert.Contains("HTTP/1.1 200 OK\\r\\n", wire.StandardOutput);
+
+        var image = Path.Combine(Path.GetTempPath(), $"netlabs-{Guid.NewGuid():N}.png");
+        try
+        {
+            var png = Directory.GetFiles(Path.Combine(RepoPaths.Data, "www"), "*.png", SearchOption.AllDirectories).First();
+            var saved = await NetlabsTool.RunAsync(Wait, "web", "get", "localhost", port.ToString(), Path.GetRelativePath(Path.Combine(RepoPaths.Data, "www"), png).Replace('\\', '/'), "-o", image);
+            Assert.True(saved.ExitCode == 0, saved.ToString());
+            Assert.Equal(await File.ReadAllBytesAsync(png), await File.ReadAllBytesAsync(image));
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+
+        var missing = await NetlabsTool.RunAsync(Wait, "web", "get", "127.0.0.1", port.ToString(), "no-such-page.html");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("HTTP/1.1 404 Not Found", missing.StandardOutput);
+
+        await server.WaitForLineAsync(l => l.Contains("\"GET /no-such-page.html\" 404"), Wait);
+        Assert.Contains("\"GET /HelloWorld.html\" 200", server.Output);
+        await StopCleanlyAsync(server, "web server stopped after 3 request(s).");
+    }
+
+    [Fact]
     public async Task Ping_against_ping_serve_prints_the_textbook_lines_and_summary()
     {
         await using var server = NetlabsTool.Start("ping", "serve", "--port", "0", "--loss", "0", "--seed", "7");
@@ -147,6 +180,17 @@ public sealed partial class CliCommandTests
         Assert.Equal(1, refused.ExitCode);
         Assert.Equal("netlabs: connection refused: nothing is listening at that host and port.", refused.StandardError.Trim());
 
+        using var tcpTaken = new TcpListener(IPAddress.Loopback, 0);
+        tcpTaken.Start();
+        var webInUse = await NetlabsTool.RunAsync(Wait, "web", "serve", "--port", ((IPEndPoint)tcpTaken.LocalEndpoint).Port.ToString());
+        Assert.NotEqual(0, webInUse.ExitCode);
+        Assert.Single(webInUse.StandardError.Trim().Split('\n'));
+        Assert.Contains("in use", webInUse.StandardError);
+
+        var missingRoot = await NetlabsTool.RunAsync(Wait, "web", "serve", "--port", "0", "--root", "/no/such/folder");
+        Assert.NotEqual(0, missingRoot.ExitCode);
+        Assert.Contains("does not exist", missingRoot.StandardError);
+
         var unknownHost = await NetlabsTool.RunAsync(Wait, "ping", "no-such-host.invalid");
         Assert.Equal(1, unknownHost.ExitCode);
         Assert.Single(unknownHost.StandardError.Trim().Split('\n'));
@@ -162,6 +206,8 @@ public sealed partial class CliCommandTests
 
     [Theory]
     [InlineData("--help")]
+    [InlineData("web", "serve", "--help")]
+    [InlineData("web", "get", "--help")]
     [InlineData("ping", "--help")]
     [InlineData("ping", "serve", "--help")]
     [InlineData("heartbeat", "send", "--help")]
