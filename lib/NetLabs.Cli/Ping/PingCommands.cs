@@ -59,6 +59,7 @@ internal static class PingCommands
             {
                 Terminal.Line($"--- {target} ping statistics ---");
                 Terminal.Line(statistics.ToString());
+                if (Terminal.IsInteractive) Terminal.Table(statistics.ToTable($"{target}: RTT in ms"));
             }
             return statistics.Received > 0 ? 0 : 1; // like ping: failure when nothing came back
         }, cancellationToken));
@@ -149,7 +150,7 @@ internal static class PingCommands
             {
             }
             await server.StopAsync();
-            Terminal.Line(server.ToString());
+            Terminal.Table(server.ToTable());
             return 0;
         }, cancellationToken));
 
