@@ -16,7 +16,8 @@ public class PingInteropTests
         try
         {
             var port = await ReadPortFileAsync(portFile, peer);
-            await using var client = new PingClient(new PingClientOptions(new(System.Net.IPAddress.Loopback, port)) { Timeout = TimeSpan.FromMilliseconds(300) });
+            // The textbook 1 s timeout: a shorter one could count a reply slowed by a loaded machine as a drop.
+            await using var client = new PingClient(new PingClientOptions(new(System.Net.IPAddress.Loopback, port)) { Timeout = TimeSpan.FromSeconds(1) });
 
             var replies = await ToListAsync(client.PingAsync());
             var result = await peer;
