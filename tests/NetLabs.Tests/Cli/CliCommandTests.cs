@@ -95,7 +95,7 @@ public sealed partial class CliCommandTests
     [Fact]
     public async Task Heartbeat_server_notices_the_client_stopping()
     {
-        await using var server = NetlabsTool.Start("heartbeat", "serve", "--port", "0", "--stopped-after", "500ms");
+        await using var server = NetlabsTool.Start("heartbeat", "serve", "--port", "0", "--stopped-after", "1500ms");
         var port = PortIn(await server.WaitForLineAsync(l => l.Contains("listening on udp"), Wait));
 
         var send = await NetlabsTool.RunAsync(Wait, "heartbeat", "send", "127.0.0.1", "--port", port.ToString(), "--id", "student-7",

@@ -11,7 +11,8 @@ public class HeartbeatTests
     [Fact]
     public async Task A_client_that_loses_heartbeats_and_stops_is_noticed()
     {
-        await using var server = HeartbeatServer.Start(new HeartbeatServerOptions { StoppedAfter = TimeSpan.FromMilliseconds(300) });
+        // A silence far longer than the 10 ms interval, so a stall of a loaded machine is not taken for a stop.
+        await using var server = HeartbeatServer.Start(new HeartbeatServerOptions { StoppedAfter = TimeSpan.FromSeconds(1) });
         using var client = new HeartbeatClient(new HeartbeatClientOptions(server.EndPoint, "alpha")
         {
             Interval = TimeSpan.FromMilliseconds(10), Count = 40, SkipProbability = 0.2, Seed = 5,

@@ -216,7 +216,7 @@ public class PingLoopbackTests
             }
         }
 
-        var replies = await ToListAsync(PingClient.PingAsync(new PingClientOptions(server.EndPoint) { Timeout = TimeSpan.FromMilliseconds(200) }, StudentPing));
+        var replies = await ToListAsync(PingClient.PingAsync(new PingClientOptions(server.EndPoint) { Timeout = TimeSpan.FromSeconds(1) }, StudentPing));
 
         Assert.Equal(Enumerable.Range(1, 10), replies.Select(r => r.Sequence));
         Assert.Equal(server.Counters.Dropped, replies.Count(r => r.Outcome == PingOutcome.Timeout));
