@@ -94,6 +94,7 @@ public sealed class StaticFileHandler
                 // (4) Answer.
                 var keepAlive = request.WantsKeepAlive && _options.Mode == WebServerMode.Concurrent && !connection.IsStopping;
                 connection.SetTimeout(_options.SendTimeout);
+                if (!keepAlive) HoldUntilClose(socket);
                 var (status, bytes, note) = await RespondAsync(connection, request, keepAlive, send).ConfigureAwait(false);
                 connection.Log(request.Method, request.Target, status, bytes, Elapsed(started), note);
                 inFlight = null;
@@ -103,7 +104,7 @@ public sealed class StaticFileHandler
                 {
                     // Bytes still unread (the client sent more than this request) would turn the close into a
                     // reset that can destroy the response: drain them first. Otherwise just close.
-                    if (filled > consumed || socket.Available > 0)
+                    if (filled > consumed)
                         await CloseGracefullyAsync(connection, buffer).ConfigureAwait(false);
                     return;
                 }
@@ -282,6 +283,16 @@ public sealed class StaticFileHandler
             if (received == 0) return;
             drained += received;
         }
+    }
+
+    /// <summary>
+    /// Linux: the response's last bytes wait in the kernel (TCP_CORK) until the connection closes, so that they and the
+    /// FIN leave in one segment instead of two. Closing (or shutting down) flushes them at once.
+    /// </summary>
+    private static void HoldUntilClose(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+            socket.SetRawSocketOption(6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, [1, 0, 0, 0]);
     }
 
     private static async ValueTask SendAllAsync(WebConnection connection, ReadOnlyMemory<byte> data)

@@ -47,11 +47,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         _handler = options.Handler ?? new StaticFileHandler(options, realRoot).HandleConnectionAsync;
         // Timeouts: four times a second, close every connection whose deadline has passed.
         _heartbeat = new Timer(_ => CloseExpiredConnections(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
-        // Sequential: one accept loop that serves each client itself. Concurrent: one loop per core, each
-        // handing clients off, so that new connections are taken as fast as they come.
-        _acceptLoop = options.Mode == WebServerMode.Sequential
-            ? Task.Run(AcceptLoopAsync)
-            : Task.WhenAll(Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 4)).Select(_ => Task.Run(AcceptLoopAsync)));
+        _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
     /// <summary>Binds the port, starts listening and accepting in the background, and returns the running server.</summary>
@@ -151,6 +147,8 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         try
         {
             if (address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+            // Responses go out in one write each: no Nagle delay. On Linux accepted sockets inherit this.
+            socket.NoDelay = true;
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(512);
             return socket;
@@ -194,9 +192,9 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
             }
 
             if (Options.Mode == WebServerMode.Sequential)
-                await ServeAsync(client).ConfigureAwait(false);                 // one client at a time: the next waits in the listen queue
+                await ServeAsync(client).ConfigureAwait(false); // serve this client completely; the next waits in the listen queue
             else
-                ThreadPool.UnsafeQueueUserWorkItem(c => _ = ServeAsync(c), client, preferLocal: false); // each client on its own
+                _ = ServeAsync(client);                         // start serving it, and go back to accept at once
         }
     }
 
@@ -207,8 +205,9 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         WebConnection connection;
         try
         {
-            client.NoDelay = true;
+            if (!OperatingSystem.IsLinux()) client.NoDelay = true;
             connection = new WebConnection(this, id, client);
+            if (Options.AccessLogCapacity > 0) _ = connection.Client; // ask for the address now, while the client is surely there
         }
         catch (Exception)
         {
