@@ -5,10 +5,12 @@
 #   - python: python3 -m http.server, the original lab's language,
 # first with keep-alive, then with "Connection: close" on every request (a new connection each time).
 # Servers run side by side; rounds alternate their order; the medians are printed, with the ratio to nginx.
-# Usage: bench/web.sh [rounds=3] [seconds per run=5] [connections=64]
+# Besides requests/s it reports each server's CPU time per request (user+system, all its threads/processes, from
+# /proc): on a machine shared with other work, throughput moves with the load but CPU per request hardly does.
+# Usage: bench/web.sh [rounds=5] [seconds per run=5] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}
 DURATION=${2:-5}
 CONNECTIONS=${3:-64}
 THREADS=2
@@ -43,6 +45,7 @@ mkfifo "$WORK/ours.in"
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=${WEB_BENCH_INLINE:-1} \
   dotnet bench/web/bin/Release/net10.0/WebBench.dll "$ROOT" "$OURS_PORT" concurrent <"$WORK/ours.in" >"$WORK/ours.log" 2>&1 &
 PIDS+=($!)
+OURS_PID=$!
 exec 4>"$WORK/ours.in"
 
 # nginx: everything in a temp prefix, in the foreground (killed at the end).
@@ -71,10 +74,12 @@ http {
 CONF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
 PIDS+=($!)
+NGINX_PID=$!
 
 PY_PORT=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$ROOT" "$PY_PORT" >"$WORK/python.log" 2>&1 &
 PIDS+=($!)
+PY_PID=$!
 
 wait_port "$OURS_PORT"; wait_port "$NGINX_PORT"; wait_port "$PY_PORT"
 declare -A PORT=([ours]=$OURS_PORT [nginx]=$NGINX_PORT [python]=$PY_PORT)
@@ -82,12 +87,24 @@ for server in ours nginx python; do
   cmp -s <(curl -sS "http://127.0.0.1:${PORT[$server]}/$FILE") "$ROOT/$FILE" || { echo "$server does not serve $FILE correctly" >&2; exit 1; }
 done
 
-# requests/s of one wrk run: server scenario
+declare -A PROCS=([ours]=$OURS_PID [python]=$PY_PID)
+PROCS[nginx]="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"   # master and workers
+HZ=$(getconf CLK_TCK)
+
+# CPU clock ticks (user + system) used so far by the given processes, all their threads (ended ones too).
+cpu_ticks() {
+  for pid in "$@"; do cat /proc/"$pid"/stat; done 2>/dev/null | sed 's/.*) //' | awk '{t += $12 + $13} END {print t + 0}'
+}
+
+# One wrk run: server scenario -> "requests/s cpu-microseconds-per-request"
 measure() {
-  local extra=()
+  local extra=() before after out
   [ "$2" = close ] && extra=(-H "Connection: close")
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:${PORT[$1]}/$FILE" 2>&1 \
-    | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
+  before=$(cpu_ticks ${PROCS[$1]})
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:${PORT[$1]}/$FILE" 2>&1)
+  after=$(cpu_ticks ${PROCS[$1]})
+  echo "$out" >>"$WORK/wrk.log"
+  echo "$out" | awk -v t=$((after - before)) -v hz="$HZ" '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t / hz * 1e6 / n}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -95,28 +112,30 @@ for server in ours nginx python; do   # warm-up: JIT, caches, TCP state
   wrk -t1 -c8 -d2s "http://127.0.0.1:${PORT[$server]}/$FILE" >/dev/null 2>&1 || true
 done
 
-declare -A RESULT
+declare -A RESULT CPU
 for scenario in keep-alive close; do
-  declare -A RUNS=()
+  declare -A RUNS=() CPUS=()
   for round in $(seq 1 "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order=(ours nginx python); else order=(nginx ours python); fi
     line="$scenario round $round:"
     for server in "${order[@]}"; do
-      value=$(measure "$server" "$scenario")
+      read -r value cpu < <(measure "$server" "$scenario")
       RUNS[$server]="${RUNS[$server]:-} $value"
-      line="$line $server=$value"
+      CPUS[$server]="${CPUS[$server]:-} $cpu"
+      line="$line $server=$value req/s (${cpu} us/req)"
     done
-    echo "$line req/s" >&2
+    echo "$line" >&2
   done
   for server in ours nginx python; do
     RESULT[$scenario,$server]=$(printf '%s\n' ${RUNS[$server]} | median)
+    CPU[$scenario,$server]=$(printf '%s\n' ${CPUS[$server]} | median)
   done
 done
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, medians; $(nproc) cores; nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(python3 --version)"
-printf '%-12s %-38s %12s %10s\n' scenario server "requests/s" "vs nginx"
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(python3 --version)"
+printf '%-12s %-32s %12s %9s %16s\n' scenario server "requests/s" "vs nginx" "CPU us/request"
 for scenario in keep-alive close; do
   for server in ours nginx python; do
     case $server in
@@ -124,11 +143,14 @@ for scenario in keep-alive close; do
       nginx) label="nginx (2 workers, sendfile)";;
       python) label="python3 -m http.server";;
     esac
-    printf '%-12s %-38s %12s %9sx\n' "$scenario" "$label" "${RESULT[$scenario,$server]}" "$(ratio "${RESULT[$scenario,$server]}" "${RESULT[$scenario,nginx]}")"
+    printf '%-12s %-32s %12s %8sx %16s\n' "$scenario" "$label" "${RESULT[$scenario,$server]}" \
+      "$(ratio "${RESULT[$scenario,$server]}" "${RESULT[$scenario,nginx]}")" "${CPU[$scenario,$server]}"
   done
 done
 echo
 for scenario in keep-alive close; do
   o=${RESULT[$scenario,ours]}; p=${RESULT[$scenario,nginx]}
   echo "bench web-helloworld-$CONNECTIONS-connections-$scenario: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
+  o=${CPU[$scenario,ours]}; p=${CPU[$scenario,nginx]}
+  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario-cpu: ours=$o peer=$p us/request ratio=$(ratio "$p" "$o")"
 done
