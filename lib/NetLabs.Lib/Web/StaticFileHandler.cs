@@ -37,7 +37,7 @@ public sealed class StaticFileHandler
         var send = ArrayPool<byte>.Shared.Rent(SendBufferBytes);
         var filled = 0;          // bytes of buffer holding received, not yet handled data
         var started = 0L;        // when the current request's first byte arrived
-        string? inFlight = null; // what to log if the connection fails mid-request
+        HttpRequest? inFlight = null; // the request being answered, to log if the connection fails meanwhile
         try
         {
             while (true)
@@ -70,7 +70,6 @@ public sealed class StaticFileHandler
                     filled += received;
                     filled = SkipLeadingLineEnds(buffer, filled);
                 }
-                inFlight = "request head received";
 
                 // (2) Parse it.
                 var request = HttpRequest.Parse(buffer.AsSpan(0, headEnd), _limits, out var error);
@@ -79,7 +78,7 @@ public sealed class StaticFileHandler
                     await RefuseAsync(connection, send, error, started).ConfigureAwait(false);
                     return;
                 }
-                inFlight = request.Method + " " + request.Target;
+                inFlight = request;
 
                 // (3) Read and drop the body, if any: its bytes must not be taken for the next request.
                 var consumed = headEnd + (int)Math.Min(request.ContentLength, filled - headEnd);
@@ -114,7 +113,7 @@ public sealed class StaticFileHandler
         }
         catch (Exception e) when (inFlight is not null && (WebServer.IsDisconnection(e) || connection.TimedOut))
         {
-            connection.Log("-", inFlight, 0, 0, Elapsed(started), connection.TimedOut ? "timed out" : "client went away");
+            connection.Log(inFlight.Method, inFlight.Target, 0, 0, Elapsed(started), connection.TimedOut ? "timed out" : "client went away");
         }
         catch (Exception e) when (filled > 0 && connection.TimedOut && WebServer.IsDisconnection(e))
         {
@@ -140,9 +139,13 @@ public sealed class StaticFileHandler
         {
             (file, refusal) = _files.Lookup(request.Target);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return (403, await SendErrorAsync(connection, send, 403, keepAlive, head), "cannot read: " + e.GetType().Name);
+            return (404, await SendErrorAsync(connection, send, 404, keepAlive, head), "vanished while being looked up");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return (403, await SendErrorAsync(connection, send, 403, keepAlive, head), "no permission to read it");
         }
         catch (Exception e)
         {
