@@ -13,8 +13,13 @@ public sealed class CliFailure(string reason, int exitCode = 1) : Exception(reas
 /// <summary>Runs a command's body: Ctrl+C stops it cleanly (exit 130), any failure becomes one line on stderr.</summary>
 public static class CliRunner
 {
-    public static async Task<int> RunAsync(Func<CancellationToken, Task<int>> body, CancellationToken cancellationToken)
+    /// <summary>Cancelled by Ctrl+C or SIGTERM (set up in Program.cs).</summary>
+    public static CancellationToken Shutdown { get; set; }
+
+    public static async Task<int> RunAsync(Func<CancellationToken, Task<int>> body, CancellationToken invocationToken)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(invocationToken, Shutdown);
+        var cancellationToken = linked.Token;
         try
         {
             return await body(cancellationToken);

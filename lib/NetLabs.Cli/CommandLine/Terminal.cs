@@ -1,3 +1,4 @@
+using NetLabs.Display;
 using Spectre.Console;
 
 namespace NetLabs.Cli.CommandLine;
@@ -19,16 +20,17 @@ public static class Terminal
         else Console.Out.WriteLine(text);
     }
 
-    public static void Table(string title, IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    /// <summary>A library table: drawn with borders on a terminal, aligned plain text otherwise.</summary>
+    public static void Table(HtmlTable source)
     {
         if (!IsInteractive)
         {
-            Console.Out.Write(new NetLabs.Display.HtmlTable(title, headers, rows).ToString());
+            Console.Out.Write(source.ToString());
             return;
         }
-        var table = new Table { Title = new TableTitle(Markup.Escape(title)) };
-        foreach (var header in headers) table.AddColumn(Markup.Escape(header));
-        foreach (var row in rows) table.AddRow(row.Select(Markup.Escape).ToArray());
+        var table = new Table { Title = new TableTitle(Markup.Escape(source.Caption)) };
+        foreach (var header in source.Headers) table.AddColumn(Markup.Escape(header));
+        foreach (var row in source.Rows) table.AddRow(row.Select(Markup.Escape).ToArray());
         AnsiConsole.Write(table);
     }
 

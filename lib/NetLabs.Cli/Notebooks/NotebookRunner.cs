@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json.Nodes;
+using NetLabs.Cli.CommandLine;
 
 namespace NetLabs.Cli.Notebooks;
 
@@ -62,40 +62,10 @@ public sealed class NotebookRunner(TimeSpan timeoutPerNotebook)
     private static async Task<(int ExitCode, string Output, bool TimedOut)> RunAsync(string file, IEnumerable<string> arguments,
         string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        var timedOut = false;
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // dotnet-repl has no timeout of its own: a cell that never ends would hang the run.
-            timedOut = !cancellationToken.IsCancellationRequested;
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-        process.WaitForExit();
-        lock (output) return (process.ExitCode, output.ToString(), timedOut);
+        // dotnet-repl has no timeout of its own: ChildProcess kills a notebook whose cell never ends.
+        var result = await ChildProcess.RunAsync(file, arguments, timeout, workingDirectory, standardInput: "",
+            environment: new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1" },
+            cancellationToken: cancellationToken);
+        return (result.ExitCode, result.StandardOutput + result.StandardError, result.TimedOut);
     }
 }

@@ -41,5 +41,5 @@ public sealed class ToolPackageTests(RealKernel kernel)
     }
 
     /// <summary>The lab commands the classroom needs (issue 6); each lab adds its own.</summary>
-    public static readonly string[] ExpectedCommands = ["notebooks"];
+    public static readonly string[] ExpectedCommands = ["web", "ping", "heartbeat", "mail", "notebooks"];
 }

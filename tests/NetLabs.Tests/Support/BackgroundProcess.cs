@@ -66,11 +66,13 @@ public sealed class BackgroundProcess : IAsyncDisposable
         throw new TimeoutException($"{_process.StartInfo.FileName} {(done == exited ? $"exited ({_process.ExitCode})" : "timed out")} before the expected line. Output:\n{Output}");
     }
 
-    /// <summary>Sends SIGINT (what Ctrl+C does) and waits for the exit code.</summary>
-    public async Task<int> InterruptAsync(TimeSpan timeout)
+    /// <summary>
+    /// Sends one signal (SIGINT is what Ctrl+C sends; SIGTERM what a service manager sends) and waits for the exit code.
+    /// </summary>
+    public async Task<int> SignalAsync(TimeSpan timeout, string signal = "INT")
     {
         if (!_process.HasExited)
-            await ExternalProcess.RunAsync("kill", ["-INT", _process.Id.ToString()], TimeSpan.FromSeconds(10));
+            await ExternalProcess.RunAsync("kill", ["-" + signal, _process.Id.ToString()], TimeSpan.FromSeconds(10));
         using var deadline = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(deadline.Token);
         _process.WaitForExit();

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Ping lab benchmark: loopback UDP round trips, our PingClient against our PingServer (each its own process) versus
+# sockperf ping-pong against sockperf server, alternating, several rounds, medians. Then the largest paced rate our
+# server echoes without any loss it did not choose (loss set to 0). Prints "bench <name>: ours=… peer=… <unit> ratio=…".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-7}
+PINGS=${PINGS:-20000}        # our pings per round (≈ 0.3 s)
+SOCKPERF_SECONDS=${SOCKPERF_SECONDS:-1}
+
+if ! command -v sockperf >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq sockperf >/dev/null || { apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq sockperf >/dev/null; }
+fi
+dotnet build bench/ping -c Release -nologo -v q -clp:NoSummary >/dev/null
+RUNNER=bench/ping/bin/Release/net10.0/PingBench
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Our server: a separate process, port 0, stays up while its stdin (a fifo we hold open) is open.
+mkfifo "$work/server-in"
+"$RUNNER" serve <"$work/server-in" >"$work/server-port" 2>"$work/server-err" &
+pids+=($!)
+exec 7>"$work/server-in"
+for _ in $(seq 100); do [ -s "$work/server-port" ] && break; sleep 0.1; done
+port=$(head -1 "$work/server-port")
+
+sockperf server -i 127.0.0.1 -p 11811 >"$work/sockperf-server.log" 2>&1 7>&- &
+pids+=($!)
+sleep 0.5
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+: >"$work/raw-p50"; : >"$work/ours-p50"; : >"$work/ours-p99"; : >"$work/peer-p50"; : >"$work/peer-p99"
+for round in $(seq "$ROUNDS"); do
+  out=$(timeout 60 "$RUNNER" rtt "$port" "$PINGS" 7>&-)
+  echo "$out" | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/ours-p50"
+  echo "$out" | sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' >>"$work/ours-p99"
+  timeout 60 "$RUNNER" rtt-raw "$port" "$PINGS" 7>&- | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/raw-p50"
+  sp=$(timeout 60 sockperf ping-pong -i 127.0.0.1 -p 11811 -t "$SOCKPERF_SECONDS" -m 32 --full-rtt 2>&1 7>&-)
+  echo "$sp" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' >>"$work/peer-p50"
+  echo "$sp" | sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' >>"$work/peer-p99"
+  echo "round $round: ours $out | sockperf p50_us=$(tail -1 "$work/peer-p50") p99_us=$(tail -1 "$work/peer-p99")" >&2
+done
+ours50=$(median <"$work/ours-p50"); ours99=$(median <"$work/ours-p99")
+peer50=$(median <"$work/peer-p50"); peer99=$(median <"$work/peer-p99")
+# Lower RTT is better, so ratio = peer/ours: above 1 means ours is faster.
+awk -v o="$ours50" -v p="$peer50" 'BEGIN { printf "bench ping-rtt-p50: ours=%.1f peer=%.1f us ratio=%.2f\n", o, p, p / o }'
+awk -v o="$ours99" -v p="$peer99" 'BEGIN { printf "bench ping-rtt-p99: ours=%.1f peer=%.1f us ratio=%.2f\n", o, p, p / o }'
+# What a bare blocking send/receive loop in .NET gets against our server: the runtime's floor, for context.
+echo "info ping-rtt-p50 of a bare .NET blocking loop against our server: $(median <"$work/raw-p50") us"
+
+# Largest paced rate (datagrams/s, 1 s each, doubling) at which every datagram came back: the server is lossless, so
+# any loss is the system's (socket buffers, scheduling), not a choice. No peer echoes our lab format, so no ratio.
+best=0
+for rate in 10000 20000 40000 80000 160000 320000; do
+  out=$(timeout 60 "$RUNNER" rate "$port" "$rate" 1 7>&-)
+  sent=$(echo "$out" | sed -n 's/.*sent=\([0-9]*\).*/\1/p'); received=$(echo "$out" | sed -n 's/.*received=\([0-9]*\).*/\1/p')
+  achieved=$(echo "$out" | sed -n 's/.*achieved_rate=\([0-9]*\).*/\1/p')
+  echo "rate $rate/s: $out" >&2
+  if [ "$sent" = "$received" ] && [ "$achieved" -ge $((rate * 95 / 100)) ]; then best=$rate; else break; fi
+done
+echo "bench ping-server-lossless-rate: ours=$best datagrams/s (largest rate tried with no loss; no peer)"
+
+exec 7>&-   # our server sees end of input and stops; cleanup kills whatever is left

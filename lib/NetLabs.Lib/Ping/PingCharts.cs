@@ -1,0 +1,74 @@
+using NetLabs.Charts;
+
+namespace NetLabs.Ping;
+
+/// <summary>The lab's charts, one call each, so a notebook cell stays one line.</summary>
+public static class PingCharts
+{
+    /// <summary>How the RTTs of one or more runs are distributed (replies in time only).</summary>
+    public static Chart Histogram(params PingRun[] runs) =>
+        new("RTT distribution", runs.Select(r => Trace.Histogram(r.Name, r.RttsMs, bins: 60) with { Opacity = runs.Length > 1 ? 0.6 : null }))
+        {
+            XTitle = "RTT (ms)", YTitle = "replies", BarMode = runs.Length > 1 ? "overlay" : null,
+        };
+
+    /// <summary>RTT of each ping in order; timeouts marked at the timeout line, late replies at their real RTT.</summary>
+    public static Chart RttBySequence(PingRun run, TimeSpan? timeout = null)
+    {
+        var replies = run.Replies.Where(r => r.Outcome == PingOutcome.Reply).ToList();
+        var timeouts = run.Replies.Where(r => r.Outcome == PingOutcome.Timeout).ToList();
+        var late = run.Replies.Where(r => r.Outcome == PingOutcome.Late).ToList();
+        var timeoutMs = (timeout ?? TimeSpan.FromSeconds(1)).TotalMilliseconds;
+        var traces = new List<Trace> { Trace.LinesAndMarkers("RTT", replies.Select(r => (double)r.Sequence), replies.Select(r => r.RttMilliseconds!.Value)) };
+        if (timeouts.Count > 0) traces.Add(Trace.Markers("timed out", timeouts.Select(r => (double)r.Sequence), timeouts.Select(_ => timeoutMs)));
+        if (late.Count > 0) traces.Add(Trace.Markers("late reply", late.Select(r => (double)r.Sequence), late.Select(r => r.RttMilliseconds!.Value)));
+        return new Chart($"{run.Name}: RTT by sequence number", traces) { XTitle = "sequence number", YTitle = "RTT (ms)" };
+    }
+
+    /// <summary>Cumulative distribution of RTT: the share of replies at or below each RTT.</summary>
+    public static Chart Cdf(params PingRun[] runs) =>
+        new("RTT cumulative distribution", runs.Select(r =>
+        {
+            var sorted = r.RttsMs.Order().ToArray();
+            return Trace.Lines(r.Name, sorted, sorted.Select((_, i) => (i + 1.0) / sorted.Length));
+        }))
+        { XTitle = "RTT (ms)", YTitle = "share of replies ≤ RTT" };
+
+    /// <summary>Box plots of RTT, one per run: compare settings at a glance.</summary>
+    public static Chart Box(params PingRun[] runs) =>
+        new("RTT by run", runs.Select(r => Trace.Box(r.Name, r.RttsMs))) { YTitle = "RTT (ms)" };
+
+    /// <summary>
+    /// Measured loss against configured loss, with the band where a measurement of <paramref name="pingsPerRun"/>
+    /// pings lands about 95 % of the time if the server does what it is told.
+    /// </summary>
+    public static Chart LossVsConfigured(IReadOnlyList<(double Configured, PingRun Run)> points, int pingsPerRun)
+    {
+        var grid = Enumerable.Range(0, 51).Select(i => i / 50.0).ToArray();
+        var bands = grid.Select(p => Binomial.NormalBand(p, pingsPerRun)).ToArray();
+        return new Chart("Measured against configured loss",
+            Trace.Band("95 % binomial band", grid.Select(p => 100 * p), grid.Select(p => 100 * p), bands.Select(b => 100 * b.Lower), bands.Select(b => 100 * b.Upper)),
+            Trace.Markers("measured", points.Select(p => 100 * p.Configured), points.Select(p => p.Run.Statistics.LossPercent)))
+        {
+            XTitle = "configured loss (%)", YTitle = "measured loss (%)",
+        };
+    }
+
+    /// <summary>Heartbeats over time, one row of markers per kind of event, sequence number on the y axis.</summary>
+    public static Chart HeartbeatTimeline(IEnumerable<HeartbeatEvent> events)
+    {
+        var all = events.Where(e => e.Kind != HeartbeatEventKind.Invalid).ToList();
+        var traces = all.GroupBy(e => e.Kind).OrderBy(g => g.Key)
+            .Select(g => Trace.Markers(g.Key.ToString(), g.Select(e => e.At.TotalSeconds), g.Select(e => (double)e.Sequence)))
+            .ToList();
+        if (traces.Count == 0) traces.Add(Trace.Markers("no heartbeats", [], []));
+        return new Chart("Heartbeat timeline", traces) { XTitle = "time since server start (s)", YTitle = "sequence number" };
+    }
+
+    /// <summary>One-way delay of each heartbeat received, by client.</summary>
+    public static Chart HeartbeatDelays(IEnumerable<HeartbeatEvent> events) =>
+        new("Heartbeat one-way delay", events.Where(e => e.Delay is not null && e.Kind is HeartbeatEventKind.Received or HeartbeatEventKind.Reordered)
+            .GroupBy(e => e.Client.ToString())
+            .Select(g => Trace.LinesAndMarkers(g.Key, g.Select(e => (double)e.Sequence), g.Select(e => e.Delay!.Value.TotalMilliseconds))).DefaultIfEmpty(Trace.Markers("none", [], [])))
+        { XTitle = "sequence number", YTitle = "delay (ms)" };
+}

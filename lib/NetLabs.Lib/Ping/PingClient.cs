@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+
+namespace NetLabs.Ping;
+
+/// <summary>
+/// The lab's UDP ping client. It never calls <c>Bind</c>: the operating system gives the socket a free port on the
+/// first send. RTTs come from the monotonic high-resolution <see cref="Stopwatch"/>, not the wall clock, and each
+/// reply is matched to its ping by the sequence number it carries, so a late reply to ping 3 is reported as late and
+/// never taken for ping 4's.
+/// </summary>
+public sealed class PingClient : IAsyncDisposable
+{
+    private enum PingState { Pending, Answered, TimedOut, AnsweredLate }
+
+    private sealed class Sent(long timestamp)
+    {
+        public long Timestamp { get; } = timestamp;
+        public PingState State { get; set; } = PingState.Pending;
+        // Continuations run on the receive thread as soon as the reply is set: no thread hop between the
+        // datagram arriving and the next ping going out.
+        public TaskCompletionSource<PingReply> Reply { get; } = new();
+    }
+
+    private readonly Socket _socket;
+    private readonly Dictionary<int, Sent> _sent = new();
+    private readonly Channel<PingReply> _unsolicited = Channel.CreateUnbounded<PingReply>();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _receiveLoop;
+
+    public PingClient(PingClientOptions options)
+    {
+        options.Validate();
+        Options = options;
+        _socket = new Socket(options.Server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+    }
+
+    public PingClientOptions Options { get; }
+
+    /// <summary>The local address the OS picked at the first send (null before it).</summary>
+    public IPEndPoint? LocalEndPoint => _socket.IsBound ? (IPEndPoint?)_socket.LocalEndPoint : null;
+
+    /// <summary>Sends the pings and streams each outcome as it happens (late and duplicate replies included).</summary>
+    public IAsyncEnumerable<PingReply> PingAsync(CancellationToken cancellationToken = default) =>
+        RunAsync(Options, ExchangeAsync, _unsolicited.Reader, cancellationToken);
+
+    /// <summary>Runs the lab's ping loop with someone else's exchange (a student's), same pacing and output.</summary>
+    public static IAsyncEnumerable<PingReply> PingAsync(PingClientOptions options, PingExchange exchange, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        return RunAsync(options, exchange, null, cancellationToken);
+    }
+
+    /// <summary>Runs all pings and returns them with their statistics.</summary>
+    public async Task<PingRun> RunToEndAsync(string name = "ping", CancellationToken cancellationToken = default)
+    {
+        var replies = new List<PingReply>();
+        await foreach (var reply in PingAsync(cancellationToken).ConfigureAwait(false)) replies.Add(reply);
+        return new PingRun(name, replies);
+    }
+
+    private static async IAsyncEnumerable<PingReply> RunAsync(PingClientOptions options, PingExchange exchange,
+        ChannelReader<PingReply>? unsolicited, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var sequence = 1; sequence <= options.Count; sequence++)
+        {
+            var due = options.Interval * (sequence - 1) - Stopwatch.GetElapsedTime(start);
+            if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken).ConfigureAwait(false);
+            var request = new PingRequest(sequence, options.Payload(sequence, DateTimeOffset.UtcNow), options.Server, options.Timeout);
+            yield return await exchange(request, cancellationToken).ConfigureAwait(false);
+            while (unsolicited is not null && unsolicited.TryRead(out var other)) yield return other;
+        }
+        if (unsolicited is null) yield break;
+        if (options.LateReplyGrace > TimeSpan.Zero) await Task.Delay(options.LateReplyGrace, cancellationToken).ConfigureAwait(false);
+        while (unsolicited.TryRead(out var other)) yield return other;
+    }
+
+    /// <summary>Our <see cref="PingExchange"/>: send one ping, wait for the reply with its sequence number.</summary>
+    public async Task<PingReply> ExchangeAsync(PingRequest request, CancellationToken cancellationToken = default)
+    {
+        var payload = Encoding.ASCII.GetBytes(request.Payload);
+        var sent = new Sent(Stopwatch.GetTimestamp());
+        lock (_sent) _sent[request.Sequence] = sent;
+        // A UDP send only copies the datagram into the kernel, it does not wait for the network. Sending synchronously
+        // also keeps the socket in blocking mode, so the receive thread sleeps in the kernel until the reply is there.
+        _socket.SendTo(payload, SocketFlags.None, request.Server);
+        // Only now does the socket have a port (the OS bound it on send), so only now can we listen on it.
+        _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, null, $"ping client {LocalEndPoint}", _stop.Token);
+        try
+        {
+            return await sent.Reply.Task.WaitAsync(request.Timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            lock (_sent)
+            {
+                if (sent.State != PingState.Pending) return sent.Reply.Task.Result; // answered just as the timeout fired
+                sent.State = PingState.TimedOut;
+            }
+            return PingReply.TimedOut(request.Sequence);
+        }
+    }
+
+    private void OnDatagram(ReadOnlyMemory<byte> datagram, IPEndPoint from, long receivedTimestamp)
+    {
+        var text = Encoding.ASCII.GetString(datagram.Span);
+        if (!from.Equals(Options.Server) || !PingMessage.TryParseSequence(datagram.Span, out var sequence))
+        {
+            _unsolicited.Writer.TryWrite(new PingReply(-1, PingOutcome.Unexpected, null, PingMessage.Preview(datagram.Span), from));
+            return;
+        }
+        Sent? answered = null;
+        PingReply reply;
+        lock (_sent)
+        {
+            if (!_sent.TryGetValue(sequence, out var sent))
+                reply = new PingReply(sequence, PingOutcome.Unexpected, null, text, from);
+            else
+            {
+                var rtt = Stopwatch.GetElapsedTime(sent.Timestamp, receivedTimestamp);
+                (reply, sent.State) = sent.State switch
+                {
+                    PingState.Pending => (new PingReply(sequence, PingOutcome.Reply, rtt, text, from), PingState.Answered),
+                    PingState.TimedOut => (new PingReply(sequence, PingOutcome.Late, rtt, text, from), PingState.AnsweredLate),
+                    var state => (new PingReply(sequence, PingOutcome.Duplicate, rtt, text, from), state),
+                };
+                if (reply.Outcome == PingOutcome.Reply) answered = sent;
+            }
+        }
+        // Completed outside the lock: the waiting ping's code continues right here, on this thread.
+        if (answered is not null) answered.Reply.TrySetResult(reply);
+        else _unsolicited.Writer.TryWrite(reply);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_receiveLoop is not null) await _receiveLoop.ConfigureAwait(false);
+        _socket.Dispose();
+        _stop.Dispose();
+    }
+}

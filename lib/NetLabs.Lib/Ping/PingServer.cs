@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using NetLabs.Display;
+
+namespace NetLabs.Ping;
+
+/// <summary>What the server did with a datagram.</summary>
+public enum PingServerAction { Received, Dropped, Echoed, Duplicated }
+
+/// <summary>One line of the server's log.</summary>
+public sealed record PingServerLogEntry(TimeSpan At, PingServerAction Action, IPEndPoint Client, int Length, string Preview)
+{
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{At.TotalSeconds,9:F4}s {Action,-10} {Client} {Length} B \"{Preview}\"");
+}
+
+/// <summary>Running totals of the server (every datagram counts, the log keeps only the latest).</summary>
+public sealed record PingServerCounters(long Received, long Dropped, long Echoed, long Duplicated, long Errors);
+
+/// <summary>
+/// The lab's UDP ping server: echoes each datagram in upper case, drops a random share of them, and can add delay,
+/// jitter and duplicates. One socket serves any number of clients: UDP has no connections, every datagram carries
+/// its sender's address and the echo goes back to it. Delayed echoes are scheduled, so a slow reply to one client
+/// never holds up another.
+/// </summary>
+public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
+{
+    private readonly Socket _socket;
+    private readonly Random _random;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly DelayLine? _delayLine;
+    private readonly ConcurrentQueue<PingServerLogEntry> _log = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly Task _loop;
+    private long _received, _dropped, _echoed, _duplicated, _errors;
+
+    private PingServer(PingServerOptions options)
+    {
+        options.Validate();
+        Options = options;
+        _random = options.Seed is { } seed ? new Random(seed) : new Random();
+        _socket = UdpReceiveLoop.Bind(options.Address, options.Port);
+        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        if (options.Delay > TimeSpan.Zero || (options.Jitter > TimeSpan.Zero && options.JitterDistribution != JitterDistribution.None))
+            _delayLine = new DelayLine($"ping server delay {EndPoint}");
+        _loop = UdpReceiveLoop.Start(_socket, OnDatagram, _ => Interlocked.Increment(ref _errors), $"ping server {EndPoint}", _stop.Token);
+    }
+
+    /// <summary>Binds and starts serving in the background. <c>await using var server = PingServer.Start(new() { Seed = 1 });</c></summary>
+    public static PingServer Start(PingServerOptions? options = null) => new(options ?? new PingServerOptions());
+
+    public PingServerOptions Options { get; }
+    /// <summary>The address and port clients send to (the real port when <see cref="PingServerOptions.Port"/> was 0).</summary>
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>Raised for every log entry, on the server's receive thread (or its delay thread): keep handlers short.</summary>
+    public event Action<PingServerLogEntry>? Logged;
+
+    public PingServerCounters Counters => new(Interlocked.Read(ref _received), Interlocked.Read(ref _dropped),
+        Interlocked.Read(ref _echoed), Interlocked.Read(ref _duplicated), Interlocked.Read(ref _errors));
+
+    /// <summary>The latest <see cref="PingServerOptions.LogCapacity"/> entries, oldest first.</summary>
+    public IReadOnlyList<PingServerLogEntry> Log => _log.ToArray();
+
+    // Runs on the receive loop only, so the seeded Random sees datagrams in arrival order: reproducible runs.
+    private void OnDatagram(ReadOnlyMemory<byte> datagram, IPEndPoint client, long receivedTimestamp)
+    {
+        Interlocked.Increment(ref _received);
+        // The log is for people; when nobody keeps or watches it, skip the work (it matters at 100 000 pings/s).
+        var preview = Logging ? PingMessage.Preview(datagram.Span) : "";
+        Record(PingServerAction.Received, client, datagram.Length, preview);
+        if (datagram.Length > UdpReceiveLoop.MaxDatagram || _random.NextDouble() < Options.LossProbability)
+        {
+            Interlocked.Increment(ref _dropped);
+            Record(PingServerAction.Dropped, client, datagram.Length, preview);
+            return;
+        }
+        var echo = PingMessage.ToUpperAscii(datagram.Span);
+        var copies = _random.NextDouble() < Options.DuplicateProbability ? 2 : 1;
+        var delay = NextDelay();
+        if (delay <= TimeSpan.Zero || _delayLine is null)
+            Echo(echo, client, copies, preview);
+        else
+            _delayLine.Schedule(receivedTimestamp + (long)(delay.TotalSeconds * Stopwatch.Frequency), () => Echo(echo, client, copies, preview));
+    }
+
+    private TimeSpan NextDelay()
+    {
+        var jitterScale = Options.JitterDistribution switch
+        {
+            JitterDistribution.None => 0,
+            JitterDistribution.Uniform => _random.NextDouble(),
+            JitterDistribution.Exponential => -Math.Log(1 - _random.NextDouble()),
+            JitterDistribution.Normal => Math.Abs(StandardNormal()),
+            _ => 0,
+        };
+        return Options.Delay + Options.Jitter * jitterScale;
+    }
+
+    private double StandardNormal() // Box–Muller
+    {
+        var u1 = 1 - _random.NextDouble();
+        var u2 = _random.NextDouble();
+        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    private void Echo(byte[] echo, IPEndPoint client, int copies, string preview)
+    {
+        for (var copy = 0; copy < copies; copy++)
+        {
+            try
+            {
+                _socket.SendTo(echo, SocketFlags.None, client);
+            }
+            catch (SocketException)
+            {
+                Interlocked.Increment(ref _errors); // the client went away or its buffer is full: its loss, not our crash
+                continue;
+            }
+            catch (ObjectDisposedException) { return; }
+            var action = copy == 0 ? PingServerAction.Echoed : PingServerAction.Duplicated;
+            Interlocked.Increment(ref copy == 0 ? ref _echoed : ref _duplicated);
+            Record(action, client, echo.Length, preview);
+        }
+    }
+
+    private bool Logging => Options.LogCapacity > 0 || Logged is not null;
+
+    private void Record(PingServerAction action, IPEndPoint client, int length, string preview)
+    {
+        if (!Logging) return;
+        var entry = new PingServerLogEntry(Stopwatch.GetElapsedTime(_started), action, client, length, preview);
+        if (Options.LogCapacity > 0)
+        {
+            _log.Enqueue(entry);
+            while (_log.Count > Options.LogCapacity) _log.TryDequeue(out _);
+        }
+        Logged?.Invoke(entry);
+    }
+
+    /// <summary>
+    /// Stops receiving, lets delayed echoes already scheduled go out for up to <paramref name="drain"/> (default 2 s),
+    /// then closes the socket.
+    /// </summary>
+    public async Task StopAsync(TimeSpan? drain = null)
+    {
+        if (_stop.IsCancellationRequested) { await _loop.ConfigureAwait(false); return; }
+        _stop.Cancel();
+        await _loop.ConfigureAwait(false);
+        if (_delayLine is not null)
+            await Task.Run(() => _delayLine.Complete(drain ?? TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        _socket.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    public HtmlTable LogTable(int last = 20) => new($"Ping server {EndPoint}: last {Math.Min(last, _log.Count)} log entries",
+        ["at (s)", "action", "client", "bytes", "datagram"],
+        Log.TakeLast(last).Select(e => (IReadOnlyList<string>)
+            [e.At.TotalSeconds.ToString("F4", CultureInfo.InvariantCulture), e.Action.ToString(), e.Client.ToString(), e.Length.ToString(CultureInfo.InvariantCulture), e.Preview]));
+
+    public string ToHtml() => new HtmlTable($"Ping server on {EndPoint}", ["received", "dropped", "echoed", "duplicated", "errors"],
+        [[.. CountersRow()]]).ToHtml();
+
+    private IEnumerable<string> CountersRow()
+    {
+        var c = Counters;
+        return new[] { c.Received, c.Dropped, c.Echoed, c.Duplicated, c.Errors }.Select(v => v.ToString(CultureInfo.InvariantCulture));
+    }
+
+    public override string ToString()
+    {
+        var c = Counters;
+        return $"Ping server on {EndPoint}: {c.Received} received, {c.Dropped} dropped, {c.Echoed} echoed, {c.Duplicated} duplicated";
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net;
+
+namespace NetLabs.Ping;
+
+/// <summary>How added delay is spread around its constant part.</summary>
+public enum JitterDistribution
+{
+    /// <summary>No jitter: every echo waits exactly <see cref="PingServerOptions.Delay"/>.</summary>
+    None,
+    /// <summary>Uniform between 0 and <see cref="PingServerOptions.Jitter"/>.</summary>
+    Uniform,
+    /// <summary>Exponential with mean <see cref="PingServerOptions.Jitter"/> (a long tail, like queueing).</summary>
+    Exponential,
+    /// <summary>Half-normal with scale <see cref="PingServerOptions.Jitter"/> (|N(0, σ²)|).</summary>
+    Normal,
+}
+
+/// <summary>
+/// What a teacher can turn on the ping server. The defaults are the textbook server: every datagram echoed in upper
+/// case, and dropped when <c>random.randint(0, 10) &lt; 4</c>, i.e. with probability 4/11.
+/// </summary>
+public sealed record PingServerOptions
+{
+    /// <summary>The textbook's drop rule: randint(0, 10) draws one of 11 values, 4 of them (0–3) drop.</summary>
+    public const double TextbookLossProbability = 4.0 / 11.0;
+
+    /// <summary>Loopback by default: a lab server is not exposed to the network unless asked.</summary>
+    public IPAddress Address { get; init; } = IPAddress.Loopback;
+    /// <summary>0 = any free port (see <see cref="PingServer.EndPoint"/>); the textbook uses 12000.</summary>
+    public int Port { get; init; }
+    public double LossProbability { get; init; } = TextbookLossProbability;
+    /// <summary>Seed for loss, jitter and duplicates, for reproducible runs; null = a different run each time.</summary>
+    public int? Seed { get; init; }
+    /// <summary>Constant delay added before each echo.</summary>
+    public TimeSpan Delay { get; init; } = TimeSpan.Zero;
+    /// <summary>Scale of the random part of the delay (see <see cref="JitterDistribution"/>).</summary>
+    public TimeSpan Jitter { get; init; } = TimeSpan.Zero;
+    public JitterDistribution JitterDistribution { get; init; } = JitterDistribution.Uniform;
+    /// <summary>Probability that an echoed datagram is sent twice.</summary>
+    public double DuplicateProbability { get; init; }
+    /// <summary>How many log entries are kept for display (the counters count everything).</summary>
+    public int LogCapacity { get; init; } = 1000;
+
+    /// <summary>No loss, no delay: an echo server for measurements.</summary>
+    public static PingServerOptions Lossless => new() { LossProbability = 0 };
+
+    internal void Validate()
+    {
+        Probability(LossProbability, nameof(LossProbability));
+        Probability(DuplicateProbability, nameof(DuplicateProbability));
+        ArgumentOutOfRangeException.ThrowIfNegative(Delay.Ticks, nameof(Delay));
+        ArgumentOutOfRangeException.ThrowIfNegative(Jitter.Ticks, nameof(Jitter));
+        ArgumentOutOfRangeException.ThrowIfNegative(LogCapacity, nameof(LogCapacity));
+        if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A UDP port is 0–65535.");
+    }
+
+    private static void Probability(double value, string name)
+    {
+        if (!(value is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(name, value, "A probability is between 0 and 1.");
+    }
+}
