@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
-# Lab 1 benchmark: wrk on loopback against
-#   - our concurrent server (bench/WebServe, Release build, access log off like nginx's),
-#   - nginx from Debian (worker_processes 2 on this 2-core box, sendfile on, access_log off),
-#   - python3 -m http.server (the original lab's language),
-# all serving data/www, first with keep-alive (64 connections), then with "Connection: close" on every request.
-# Prints requests/s and the ratio to nginx. Needs: apt-get install wrk nginx-light (or nginx) python3.
-# Usage: bench/web.sh [seconds per run, default 10] [connections, default 64]
+# Web lab benchmark: wrk on loopback (2 threads, 64 connections) asking for data/www/HelloWorld.html from
+#   - ours:   the lab's concurrent WebServer (bench/web, Release), no access log,
+#   - nginx:  Debian's, worker_processes 2 (this box has 2 cores), sendfile on, access_log off,
+#   - python: python3 -m http.server, the original lab's language,
+# first with keep-alive, then with "Connection: close" on every request (a new connection each time).
+# Servers run side by side; rounds alternate their order; the medians are printed, with the ratio to nginx.
+# Besides requests/s it reports each server's CPU time per request (user+system, all its threads/processes, from
+# /proc): on a machine shared with other work, throughput moves with the load but CPU per request hardly does.
+# Usage: bench/web.sh [rounds=5] [seconds per run=5] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-10}
-CONNECTIONS=${2:-64}
+ROUNDS=${1:-5}
+DURATION=${2:-5}
+CONNECTIONS=${3:-64}
 THREADS=2
 FILE=HelloWorld.html
 ROOT=$(pwd)/data/www
 
-for tool in wrk nginx python3 dotnet; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "missing $tool (apt-get install wrk nginx-light python3)"; exit 1; }
-done
+if ! command -v wrk >/dev/null || { ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; }; then
+  echo "installing wrk and nginx-light…" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light curl >/dev/null
+fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
+  exec 4>&- 2>/dev/null || true
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
@@ -29,25 +34,23 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1"; exit 1
-}
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; exit 1; }
 
-echo "building bench/WebServe (Release)…"
-dotnet build -c Release -v quiet -nologo bench/WebServe >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+dotnet build bench/web/WebBench.csproj -c Release -v q -nologo >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 
-# Our concurrent server.
+# Ours. Inline socket completions: continuations run on the epoll thread instead of hopping to the thread pool, as an
+# event loop like nginx's does (the handler never blocks). Set WEB_BENCH_INLINE=0 to measure without.
 OURS_PORT=$(free_port)
-bench/WebServe/bin/Release/net10.0/WebServe "$ROOT" "$OURS_PORT" concurrent < <(sleep infinity) >"$WORK/ours.log" 2>&1 &
+mkfifo "$WORK/ours.in"
+DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=${WEB_BENCH_INLINE:-1} \
+  dotnet bench/web/bin/Release/net10.0/WebBench.dll "$ROOT" "$OURS_PORT" concurrent <"$WORK/ours.in" >"$WORK/ours.log" 2>&1 &
 PIDS+=($!)
+OURS_PID=$!
+exec 4>"$WORK/ours.in"
 
-# nginx, as the issue asks: 2 workers, sendfile, no access log; everything in a temp prefix.
+# nginx: everything in a temp prefix, in the foreground (killed at the end).
 NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
+mkdir -p "$WORK/nginx/logs"
 cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes 2;
 daemon off;
@@ -61,57 +64,93 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $ROOT;
-  }
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server { listen 127.0.0.1:$NGINX_PORT; root $ROOT; }
 }
 CONF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
 PIDS+=($!)
+NGINX_PID=$!
 
-# The original lab's language.
 PY_PORT=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$ROOT" "$PY_PORT" >"$WORK/python.log" 2>&1 &
 PIDS+=($!)
+PY_PID=$!
 
 wait_port "$OURS_PORT"; wait_port "$NGINX_PORT"; wait_port "$PY_PORT"
-for port in "$OURS_PORT" "$NGINX_PORT" "$PY_PORT"; do
-  cmp -s <(curl -sS "http://127.0.0.1:$port/$FILE") "$ROOT/$FILE" || { echo "port $port does not serve $FILE correctly"; exit 1; }
+declare -A PORT=([ours]=$OURS_PORT [nginx]=$NGINX_PORT [python]=$PY_PORT)
+for server in ours nginx python; do
+  cmp -s <(curl -sS "http://127.0.0.1:${PORT[$server]}/$FILE") "$ROOT/$FILE" || { echo "$server does not serve $FILE correctly" >&2; exit 1; }
 done
 
-rps() { # url [extra wrk args] -> requests/s
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@" 2>&1 | tee -a "$WORK/wrk.log" | awk '/Requests\/sec/ {print $2}'
+declare -A PROCS=([ours]=$OURS_PID [python]=$PY_PID)
+PROCS[nginx]="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"   # master and workers
+HZ=$(getconf CLK_TCK)
+
+# CPU clock ticks (user + system) used so far by the given processes, all their threads (ended ones too).
+cpu_ticks() {
+  for pid in "$@"; do cat /proc/"$pid"/stat; done 2>/dev/null | sed 's/.*) //' | awk '{t += $12 + $13} END {print t + 0}'
 }
 
-declare -A RESULT
+# One wrk run: server scenario -> "requests/s cpu-microseconds-per-request"
+measure() {
+  local extra=() before after out
+  [ "$2" = close ] && extra=(-H "Connection: close")
+  before=$(cpu_ticks ${PROCS[$1]})
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:${PORT[$1]}/$FILE" 2>&1)
+  after=$(cpu_ticks ${PROCS[$1]})
+  echo "$out" >>"$WORK/wrk.log"
+  echo "$out" | awk -v t=$((after - before)) -v hz="$HZ" '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t / hz * 1e6 / n}'
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+for server in ours nginx python; do   # warm-up: JIT, caches, TCP state
+  wrk -t1 -c8 -d2s "http://127.0.0.1:${PORT[$server]}/$FILE" >/dev/null 2>&1 || true
+done
+
+declare -A RESULT CPU
 for scenario in keep-alive close; do
-  extra=()
-  [ "$scenario" = close ] && extra=(-H "Connection: close")
-  for server in nginx ours python; do
-    case $server in ours) port=$OURS_PORT;; nginx) port=$NGINX_PORT;; python) port=$PY_PORT;; esac
-    wrk -t1 -c4 -d1s "${extra[@]}" "http://127.0.0.1:$port/$FILE" >/dev/null 2>&1 || true # warm-up
-    RESULT[$scenario,$server]=$(rps "${extra[@]}" "http://127.0.0.1:$port/$FILE")
+  declare -A RUNS=() CPUS=()
+  for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then order=(ours nginx python); else order=(nginx ours python); fi
+    line="$scenario round $round:"
+    for server in "${order[@]}"; do
+      read -r value cpu < <(measure "$server" "$scenario")
+      RUNS[$server]="${RUNS[$server]:-} $value"
+      CPUS[$server]="${CPUS[$server]:-} $cpu"
+      line="$line $server=$value req/s (${cpu} us/req)"
+    done
+    echo "$line" >&2
+  done
+  for server in ours nginx python; do
+    RESULT[$scenario,$server]=$(printf '%s\n' ${RUNS[$server]} | median)
+    CPU[$scenario,$server]=$(printf '%s\n' ${CPUS[$server]} | median)
   done
 done
 
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s http://127.0.0.1:PORT/$FILE   ($(nproc) cores, $(uname -r))"
-printf '%-11s %-34s %14s %10s\n' scenario server requests/s vs-nginx
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(python3 --version)"
+printf '%-12s %-32s %12s %9s %16s\n' scenario server "requests/s" "vs nginx" "CPU us/request"
 for scenario in keep-alive close; do
   for server in ours nginx python; do
     case $server in
       ours) label="NetLabs WebServer (concurrent)";;
-      nginx) label="nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') (2 workers)";;
+      nginx) label="nginx (2 workers, sendfile)";;
       python) label="python3 -m http.server";;
     esac
-    value=${RESULT[$scenario,$server]:-0}
-    ratio=$(awk -v a="$value" -v b="${RESULT[$scenario,nginx]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
-    printf '%-11s %-34s %14s %10s\n' "$scenario" "$label" "$value" "$ratio"
+    printf '%-12s %-32s %12s %8sx %16s\n' "$scenario" "$label" "${RESULT[$scenario,$server]}" \
+      "$(ratio "${RESULT[$scenario,$server]}" "${RESULT[$scenario,nginx]}")" "${CPU[$scenario,$server]}"
   done
+done
+echo
+for scenario in keep-alive close; do
+  o=${RESULT[$scenario,ours]}; p=${RESULT[$scenario,nginx]}
+  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
+  o=${CPU[$scenario,ours]}; p=${CPU[$scenario,nginx]}
+  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario-cpu: ours=$o peer=$p us/request ratio=$(ratio "$p" "$o")"
 done

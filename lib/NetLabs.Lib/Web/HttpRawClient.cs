@@ -325,10 +325,24 @@ public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
         return SendAsync(HttpRawClient.BuildRequest(Host, Port, path, options), options, cancellationToken);
     }
 
-    /// <summary>Writes the request bytes as given and reads one response.</summary>
+    /// <summary>Writes the request bytes as given and reads one response, within <see cref="HttpRawRequestOptions.Timeout"/>.</summary>
     public async Task<HttpExchange> SendAsync(byte[] request, HttpRawRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new HttpRawRequestOptions();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.Timeout);
+        try
+        {
+            return await ExchangeAsync(request, options, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"No complete response from {Host}:{Port} within {options.Timeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    private async Task<HttpExchange> ExchangeAsync(byte[] request, HttpRawRequestOptions options, CancellationToken cancellationToken)
+    {
         var started = _clock.Elapsed;
         if (options.SendDuration > TimeSpan.Zero && request.Length > 1)
         {

@@ -70,8 +70,10 @@ public sealed class HttpRequest
             foreach (var (key, value) in Headers)
             {
                 if (!string.Equals(key, "Connection", StringComparison.OrdinalIgnoreCase)) continue;
-                foreach (var token in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                var tokens = value.AsSpan();
+                foreach (var range in tokens.Split(','))
                 {
+                    var token = tokens[range].Trim();
                     if (token.Equals("close", StringComparison.OrdinalIgnoreCase)) return false;
                     if (token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)) keepAlive = true;
                 }

@@ -37,7 +37,7 @@ public sealed class StaticFileHandler
         var send = ArrayPool<byte>.Shared.Rent(SendBufferBytes);
         var filled = 0;          // bytes of buffer holding received, not yet handled data
         var started = 0L;        // when the current request's first byte arrived
-        string? inFlight = null; // what to log if the connection fails mid-request
+        HttpRequest? inFlight = null; // the request being answered, to log if the connection fails meanwhile
         try
         {
             while (true)
@@ -70,7 +70,6 @@ public sealed class StaticFileHandler
                     filled += received;
                     filled = SkipLeadingLineEnds(buffer, filled);
                 }
-                inFlight = "request head received";
 
                 // (2) Parse it.
                 var request = HttpRequest.Parse(buffer.AsSpan(0, headEnd), _limits, out var error);
@@ -79,7 +78,7 @@ public sealed class StaticFileHandler
                     await RefuseAsync(connection, send, error, started).ConfigureAwait(false);
                     return;
                 }
-                inFlight = request.Method + " " + request.Target;
+                inFlight = request;
 
                 // (3) Read and drop the body, if any: its bytes must not be taken for the next request.
                 var consumed = headEnd + (int)Math.Min(request.ContentLength, filled - headEnd);
@@ -94,6 +93,7 @@ public sealed class StaticFileHandler
                 // (4) Answer.
                 var keepAlive = request.WantsKeepAlive && _options.Mode == WebServerMode.Concurrent && !connection.IsStopping;
                 connection.SetTimeout(_options.SendTimeout);
+                if (!keepAlive) HoldUntilClose(socket);
                 var (status, bytes, note) = await RespondAsync(connection, request, keepAlive, send).ConfigureAwait(false);
                 connection.Log(request.Method, request.Target, status, bytes, Elapsed(started), note);
                 inFlight = null;
@@ -103,7 +103,7 @@ public sealed class StaticFileHandler
                 {
                     // Bytes still unread (the client sent more than this request) would turn the close into a
                     // reset that can destroy the response: drain them first. Otherwise just close.
-                    if (filled > consumed || socket.Available > 0)
+                    if (filled > consumed)
                         await CloseGracefullyAsync(connection, buffer).ConfigureAwait(false);
                     return;
                 }
@@ -113,7 +113,7 @@ public sealed class StaticFileHandler
         }
         catch (Exception e) when (inFlight is not null && (WebServer.IsDisconnection(e) || connection.TimedOut))
         {
-            connection.Log("-", inFlight, 0, 0, Elapsed(started), connection.TimedOut ? "timed out" : "client went away");
+            connection.Log(inFlight.Method, inFlight.Target, 0, 0, Elapsed(started), connection.TimedOut ? "timed out" : "client went away");
         }
         catch (Exception e) when (filled > 0 && connection.TimedOut && WebServer.IsDisconnection(e))
         {
@@ -139,9 +139,13 @@ public sealed class StaticFileHandler
         {
             (file, refusal) = _files.Lookup(request.Target);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return (403, await SendErrorAsync(connection, send, 403, keepAlive, head), "cannot read: " + e.GetType().Name);
+            return (404, await SendErrorAsync(connection, send, 404, keepAlive, head), "vanished while being looked up");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return (403, await SendErrorAsync(connection, send, 403, keepAlive, head), "no permission to read it");
         }
         catch (Exception e)
         {
@@ -282,6 +286,16 @@ public sealed class StaticFileHandler
             if (received == 0) return;
             drained += received;
         }
+    }
+
+    /// <summary>
+    /// Linux: the response's last bytes wait in the kernel (TCP_CORK) until the connection closes, so that they and the
+    /// FIN leave in one segment instead of two. Closing (or shutting down) flushes them at once.
+    /// </summary>
+    private static void HoldUntilClose(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+            socket.SetRawSocketOption(6 /* IPPROTO_TCP */, 3 /* TCP_CORK */, [1, 0, 0, 0]);
     }
 
     private static async ValueTask SendAllAsync(WebConnection connection, ReadOnlyMemory<byte> data)

@@ -14,14 +14,14 @@ public sealed class WebConnection
     private NetworkStream? _stream;
     private long _deadline; // Stopwatch timestamp after which the server closes the connection
     private int _aborted;
+    private IPEndPoint? _remote;
+    private string? _client;
 
     internal WebConnection(WebServer server, long id, Socket socket)
     {
         _server = server;
         Id = id;
         Socket = socket;
-        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
-        Client = RemoteEndPoint?.ToString() ?? "?";
         SetTimeout(server.Options.HeaderTimeout);
     }
 
@@ -31,9 +31,10 @@ public sealed class WebConnection
     public Socket Socket { get; }
     /// <summary>The socket as a Stream, for code that prefers streams (made on first use).</summary>
     public NetworkStream Stream => _stream ??= new NetworkStream(Socket, ownsSocket: false);
-    public IPEndPoint? RemoteEndPoint { get; }
+    /// <summary>The client's address and port (asked of the socket on first use).</summary>
+    public IPEndPoint? RemoteEndPoint => _remote ??= RemoteOf(Socket);
     /// <summary>"address:port" of the client.</summary>
-    public string Client { get; }
+    public string Client => _client ??= RemoteEndPoint?.ToString() ?? "?";
     public WebServerOptions Options => _server.Options;
     /// <summary>The root folder as a real path (symbolic links resolved).</summary>
     public string RealRoot => _server.RealRoot;
@@ -59,6 +60,18 @@ public sealed class WebConnection
     /// <summary>Adds an entry to the server's access log.</summary>
     public void Log(string method, string target, int status, long bytes, TimeSpan duration, string? note = null) =>
         _server.Log(new AccessLogEntry(Id, DateTimeOffset.UtcNow, Client, method, target, status, bytes, duration, note));
+
+    private static IPEndPoint? RemoteOf(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint as IPEndPoint;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return null; // already gone
+        }
+    }
 
     internal bool IsPastDeadline(long now) => now > Volatile.Read(ref _deadline);
 

@@ -29,13 +29,14 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
     private readonly ConnectionHandler _handler;
     private readonly ConcurrentDictionary<long, (WebConnection Connection, Task Served)> _connections = new();
     private readonly AccessLogRing _accessLog;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly Timer _heartbeat;
     private readonly Task _acceptLoop;
     private readonly object _stopLock = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _stopTask;
     private long _connectionIds, _requests, _timedOut, _handlerFailures;
+    private int _active;
+    private volatile bool _isStopping;
 
     private WebServer(WebServerOptions options, string realRoot, Socket listener)
     {
@@ -47,11 +48,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         _handler = options.Handler ?? new StaticFileHandler(options, realRoot).HandleConnectionAsync;
         // Timeouts: four times a second, close every connection whose deadline has passed.
         _heartbeat = new Timer(_ => CloseExpiredConnections(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
-        // Sequential: one accept loop that serves each client itself. Concurrent: one loop per core, each
-        // handing clients off, so that new connections are taken as fast as they come.
-        _acceptLoop = options.Mode == WebServerMode.Sequential
-            ? Task.Run(AcceptLoopAsync)
-            : Task.WhenAll(Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 4)).Select(_ => Task.Run(AcceptLoopAsync)));
+        _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
     /// <summary>Binds the port, starts listening and accepting in the background, and returns the running server.</summary>
@@ -87,7 +84,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
 
     /// <summary>Completes when the server has stopped (after <see cref="StopAsync"/>).</summary>
     public Task Completion => _stopped.Task;
-    public bool IsStopping => _stopping.IsCancellationRequested;
+    public bool IsStopping => _isStopping;
 
     /// <summary>The most recent requests (up to <see cref="WebServerOptions.AccessLogCapacity"/>), oldest first.</summary>
     public IReadOnlyList<AccessLogEntry> AccessLog => _accessLog.Snapshot();
@@ -95,7 +92,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
     /// <summary>Raised for every access-log entry, on the connection's thread: keep the handler quick.</summary>
     public event Action<AccessLogEntry>? RequestLogged;
 
-    public WebServerStatistics Statistics => new(Interlocked.Read(ref _connectionIds), _connections.Count,
+    public WebServerStatistics Statistics => new(Interlocked.Read(ref _connectionIds), Volatile.Read(ref _active),
         Interlocked.Read(ref _requests), Interlocked.Read(ref _timedOut), Interlocked.Read(ref _handlerFailures));
 
     /// <summary>The last <paramref name="count"/> access-log entries as a table.</summary>
@@ -151,6 +148,8 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         try
         {
             if (address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+            // Responses go out in one write each: no Nagle delay. On Linux accepted sockets inherit this.
+            socket.NoDelay = true;
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(512);
             return socket;
@@ -179,7 +178,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                client = await _listener.AcceptAsync().ConfigureAwait(false); // stopping disposes the listener, which ends this
             }
             catch (Exception) when (IsStopping)
             {
@@ -194,9 +193,9 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
             }
 
             if (Options.Mode == WebServerMode.Sequential)
-                await ServeAsync(client).ConfigureAwait(false);                 // one client at a time: the next waits in the listen queue
+                await ServeAsync(client).ConfigureAwait(false); // serve this client completely; the next waits in the listen queue
             else
-                ThreadPool.UnsafeQueueUserWorkItem(c => _ = ServeAsync(c), client, preferLocal: false); // each client on its own
+                _ = ServeAsync(client);                         // start serving it, and go back to accept at once
         }
     }
 
@@ -207,8 +206,9 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         WebConnection connection;
         try
         {
-            client.NoDelay = true;
+            if (!OperatingSystem.IsLinux()) client.NoDelay = true;
             connection = new WebConnection(this, id, client);
+            if (Options.AccessLogCapacity > 0) _ = connection.Client; // ask for the address now, while the client is surely there
         }
         catch (Exception)
         {
@@ -217,9 +217,10 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         }
         var served = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _connections[id] = (connection, served.Task);
+        var active = Interlocked.Increment(ref _active);
         try
         {
-            if (_connections.Count > Options.MaxConnections)
+            if (active > Options.MaxConnections)
                 await StaticFileHandler.RefuseBusyAsync(connection).ConfigureAwait(false);
             else if (!IsStopping)
                 await _handler(connection).ConfigureAwait(false);
@@ -238,6 +239,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
             if (connection.TimedOut) Interlocked.Increment(ref _timedOut);
             connection.Abort();
             _connections.TryRemove(id, out _);
+            Interlocked.Decrement(ref _active);
             served.SetResult();
         }
     }
@@ -257,7 +259,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         try
         {
             var now = Stopwatch.GetTimestamp();
-            foreach (var (connection, _) in _connections.Values)
+            foreach (var (_, (connection, _)) in _connections) // enumerating takes no lock
                 if (connection.IsPastDeadline(now)) connection.TimeOut();
         }
         catch (Exception e)
@@ -274,7 +276,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
 
     private async Task StopCoreAsync(TimeSpan timeout)
     {
-        _stopping.Cancel();
+        _isStopping = true;
         _listener.Dispose();
 
         foreach (var (connection, _) in _connections.Values)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NetLabs.Tests.Support;
 
 namespace NetLabs.Tests.Ping;
@@ -14,16 +13,7 @@ internal static class PingTestSupport
     public static string RequirePython() => ExternalProcess.Require("python3", "python3");
 
     /// <summary>Polls until <paramref name="condition"/> holds; false after <paramref name="timeout"/>.</summary>
-    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var start = Stopwatch.GetTimestamp();
-        while (!condition())
-        {
-            if (Stopwatch.GetElapsedTime(start) > (timeout ?? Bound)) return false;
-            await Task.Delay(10);
-        }
-        return true;
-    }
+    public static Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null) => Poll.UntilAsync(condition, timeout ?? Bound);
 
     /// <summary>Waits (bounded) for a peer to write its port into a file.</summary>
     public static async Task<int> ReadPortFileAsync(string path, Task<ProcessResult> peer)

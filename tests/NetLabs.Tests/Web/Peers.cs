@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.IO.Compression;
-using System.Net;
-using System.Net.Sockets;
 using NetLabs.Tests.Support;
 
 namespace NetLabs.Tests.Web;
@@ -12,10 +9,10 @@ namespace NetLabs.Tests.Web;
 /// </summary>
 public sealed class NginxServer : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly BackgroundProcess _process;
     private readonly string _folder;
 
-    private NginxServer(Process process, string folder, int port)
+    private NginxServer(BackgroundProcess process, string folder, int port)
     {
         _process = process;
         _folder = folder;
@@ -28,16 +25,15 @@ public sealed class NginxServer : IAsyncDisposable
     public static async Task<NginxServer> StartAsync(string root, string extraHttpConfig = "")
     {
         var nginx = ExternalProcess.Require("nginx", "nginx-light");
-        for (var attempt = 0; ; attempt++)
+        for (var attempt = 1; ; attempt++)
         {
             var folder = Directory.CreateTempSubdirectory("netlabs-nginx-").FullName;
             Directory.CreateDirectory(Path.Combine(folder, "logs"));
-            var port = FreePort();
+            var port = PeerPorts.Free();
             var user = Environment.UserName == "root" ? "user root;" : "";
             File.WriteAllText(Path.Combine(folder, "nginx.conf"), $$"""
                 worker_processes 1;
                 daemon off;
-                master_process on;
                 pid {{folder}}/nginx.pid;
                 error_log {{folder}}/logs/error.log warn;
                 {{user}}
@@ -58,56 +54,25 @@ public sealed class NginxServer : IAsyncDisposable
                   }
                 }
                 """);
-            var start = new ProcessStartInfo(nginx) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var argument in new[] { "-p", folder, "-c", Path.Combine(folder, "nginx.conf"), "-e", Path.Combine(folder, "logs", "error.log") })
-                start.ArgumentList.Add(argument);
-            var process = Process.Start(start)!;
-            var server = new NginxServer(process, folder, port);
-            if (await server.WaitListeningAsync()) return server;
-            var log = File.Exists(Path.Combine(folder, "logs", "error.log")) ? File.ReadAllText(Path.Combine(folder, "logs", "error.log")) : "";
-            await server.DisposeAsync();
-            if (attempt == 2) throw new InvalidOperationException("nginx did not start: " + log);
-        }
-    }
-
-    private async Task<bool> WaitListeningAsync()
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < until && !_process.HasExited)
-        {
+            var server = new NginxServer(BackgroundProcess.Start(nginx,
+                ["-p", folder, "-c", Path.Combine(folder, "nginx.conf"), "-e", Path.Combine(folder, "logs", "error.log")]), folder, port);
             try
             {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
-                return true;
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await PeerPorts.WaitUntilListeningAsync(server._process, port, deadline.Token);
+                return server;
             }
-            catch (SocketException)
+            catch (Exception e) when (attempt < 3 && e is InvalidOperationException or OperationCanceledException)
             {
-                await Task.Delay(50);
+                await server.DisposeAsync(); // most likely the port was taken in between: try another
             }
         }
-        return false;
     }
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (InvalidOperationException) { }
-        catch (TimeoutException) { }
-        _process.Dispose();
+        await _process.DisposeAsync();
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    /// <summary>A port free right now (the system's choice for port 0).</summary>
-    public static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }
 

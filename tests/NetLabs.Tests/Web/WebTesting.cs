@@ -83,14 +83,6 @@ internal static class WebTesting
     public static string Latin1(byte[] bytes) => Encoding.Latin1.GetString(bytes);
 
     /// <summary>Waits (bounded) until a condition holds, for things that happen on the server's own schedule.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
-        while (DateTime.UtcNow < until)
-        {
-            if (condition()) return true;
-            await Task.Delay(20);
-        }
-        return condition();
-    }
+    public static Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(condition, timeout ?? TimeSpan.FromSeconds(5));
 }

@@ -1,8 +1,9 @@
-// Usage: WebServe ROOT PORT [sequential|concurrent] [log]
-// Prints the URL once listening, serves until stdin closes or Ctrl+C.
 using System.Net;
 using NetLabs.Web;
 
+// Usage: WebBench ROOT [PORT] [sequential|concurrent] [log]
+// Serves ROOT on 127.0.0.1:PORT (0 = any), prints the URL, and runs until stdin closes.
+// Like nginx in the benchmark, it keeps no access log unless "log" is given.
 var root = args.Length > 0 ? args[0] : "data/www";
 var port = args.Length > 1 ? int.Parse(args[1]) : 0;
 var mode = args.Length > 2 && args[2] == "sequential" ? WebServerMode.Sequential : WebServerMode.Concurrent;
@@ -14,8 +15,5 @@ await using var server = WebServer.Start(new WebServerOptions
     Diagnostics = message => Console.Error.WriteLine(message),
 });
 Console.WriteLine(server.Url);
-var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
-_ = Task.Run(() => { while (Console.In.ReadLine() is not null) { } stop.TrySetResult(); });
-await stop.Task;
+await Console.In.ReadToEndAsync();
+Console.WriteLine($"served {server.Statistics.Requests} requests on {server.Statistics.ConnectionsAccepted} connections");

@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using NetLabs.Tests.Support;
+namespace NetLabs.Tests.Support;
 
-namespace NetLabs.Tests.Mail;
-
-/// <summary>Ports for peer servers that bind their own socket (smtp-sink, aiosmtpd).</summary>
+/// <summary>Ports for peer servers that bind their own socket (smtp-sink, aiosmtpd, nginx).</summary>
 internal static class PeerPorts
 {
     /// <summary>A port that was free a moment ago (the peer binds it itself).</summary>
