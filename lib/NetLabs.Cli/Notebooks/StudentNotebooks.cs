@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
+using NetLabs.Checks;
 
 namespace NetLabs.Cli.Notebooks;
 
@@ -17,12 +17,9 @@ public sealed record NotebookCheck(string Notebook, string Lab, int Passed, int 
 /// them, and the report cards their check cells print. A gap cell starts with <see cref="GapMarker"/> and a name; its
 /// solution is the file <c>&lt;lab&gt;.&lt;name&gt;.csx</c> (just the function, as in the gap).
 /// </summary>
-public static partial class StudentNotebooks
+public static class StudentNotebooks
 {
     public const string GapMarker = "// ✏️ STUDENT GAP:";
-
-    [GeneratedRegex(@"report card (\S+): (\d+) passed, (\d+) failed")]
-    private static partial Regex SummaryLine();
 
     /// <summary>The gap names of a notebook, in order.</summary>
     public static IReadOnlyList<string> Gaps(JsonNode notebook) =>
@@ -55,9 +52,7 @@ public static partial class StudentNotebooks
                 var data = output!["data"]?.AsObject();
                 var text = data is null ? NotebookHtml.Text(output["text"])
                     : string.Concat(new[] { "text/html", "text/plain" }.Select(type => NotebookHtml.Text(data[type])));
-                var match = SummaryLine().Match(text);
-                if (match.Success)
-                    cards.Add((match.Groups[1].Value, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture)));
+                if (ReportCard.TryParseSummary(text, out var lab, out var passed, out var failed)) cards.Add((lab, passed, failed));
             }
         }
         return cards;

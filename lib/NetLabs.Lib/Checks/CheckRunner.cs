@@ -37,7 +37,7 @@ public static class CheckRunner
             // The check did not even stop after its token was cancelled: code that loops without looking at the
             // token. We stop waiting; its servers were told to stop when the token was cancelled.
             Observe(running);
-            return Failed(check, $"gave up after {check.Timeout.TotalSeconds:0.#} s: the code never finished (an endless loop, or waiting for bytes that never come?)", started);
+            return Failed(check, $"gave up after {check.Timeout.TotalSeconds:0.#} s: the code never finished (an endless loop, or waiting for bytes that never come?); it may still be running: restart the kernel once it is fixed", started);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

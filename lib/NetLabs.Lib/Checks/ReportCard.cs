@@ -30,7 +30,7 @@ public sealed class ReportCard(string lab, IReadOnlyList<CheckResult> results) :
     /// <summary>"report card 01-web-server: 6 passed, 0 failed"</summary>
     public string SummaryLine => $"{SummaryPrefix}{Lab}: {Passed} passed, {Failed} failed";
 
-    /// <summary>Reads a <see cref="SummaryLine"/> back; false for any other text.</summary>
+    /// <summary>Finds a <see cref="SummaryLine"/> in a text (a line, an HTML output) and reads it back; false when there is none.</summary>
     public static bool TryParseSummary(string line, out string lab, out int passed, out int failed)
     {
         lab = "";

@@ -159,7 +159,9 @@ public static class WebStudentChecks
             }
             catch (Exception) when (handlerError is not null && !token.IsCancellationRequested)
             {
-                throw new CheckFailedException($"your handler threw {handlerError.GetType().Name}: {handlerError.Message}");
+                throw new CheckFailedException(handlerError is NotImplementedException
+                    ? $"not written yet ({handlerError.Message})"
+                    : $"your handler threw {handlerError.GetType().Name}: {handlerError.Message}");
             }
             catch (Exception e) when (e is TimeoutException or IOException or System.Net.Sockets.SocketException or FormatException or InvalidDataException)
             {
