@@ -186,6 +186,19 @@ public sealed class SmtpRawClient : IAsyncDisposable
         return reply;
     }
 
+    /// <summary>
+    /// Writes bytes exactly as given, reading no reply: for a dialogue of one's own that sends the message after
+    /// DATA itself (dot-stuffed, ending with ".\r\n"), then reads the reply with <see cref="ReadReplyAsync"/>.
+    /// </summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        if (_stream is null) throw new InvalidOperationException("Not connected.");
+        Transcript.Client($"[{bytes.Length} bytes sent as they are]");
+        using var step = Step(cancellationToken);
+        await _stream.WriteAsync(bytes, step.Token).ConfigureAwait(false);
+        await _stream.FlushAsync(step.Token).ConfigureAwait(false);
+    }
+
     public Task RsetAsync(CancellationToken cancellationToken = default) => SendCommandAsync("RSET", [250], cancellationToken);
     public Task NoopAsync(CancellationToken cancellationToken = default) => SendCommandAsync("NOOP", [250], cancellationToken);
 

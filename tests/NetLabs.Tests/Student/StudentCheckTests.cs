@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using NetLabs.Checks;
+using NetLabs.Mail;
+using NetLabs.Ping;
+using NetLabs.Web;
+
+namespace NetLabs.Tests.Student;
+
+/// <summary>
+/// The student batteries against our own implementations (every check passes) and against deliberately broken ones
+/// (the right check fails, with its hint, and nothing escapes or hangs).
+/// </summary>
+public sealed class StudentCheckTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
+    private static CheckResult Row(ReportCard card, string nameStart) => Assert.Single(card.Results, r => r.Name.StartsWith(nameStart, StringComparison.Ordinal));
+
+    private static void AssertFailed(ReportCard card, string nameStart, string? detailContains = null)
+    {
+        var row = Row(card, nameStart);
+        Assert.False(row.Passed, card.ToString());
+        Assert.False(string.IsNullOrWhiteSpace(row.Hint));
+        if (detailContains is not null) Assert.Contains(detailContains, row.Detail);
+    }
+
+    // ---- web ----
+
+    [Fact]
+    public async Task Web_checks_pass_for_our_StaticFileHandler()
+    {
+        ConnectionHandler ours = connection => new StaticFileHandler(connection.Options, connection.RealRoot).HandleConnectionAsync(connection);
+        var card = await WebStudentChecks.RunAsync(ours).WaitAsync(Bound);
+        Assert.True(card.AllPassed, card.ToString());
+        Assert.Equal(6, card.Passed);
+        Assert.Equal("report card 01-web-server: 6 passed, 0 failed", card.SummaryLine);
+        Assert.Contains("report card 01-web-server: 6 passed, 0 failed", card.ToHtml());
+    }
+
+    [Fact]
+    public async Task Web_checks_of_an_empty_gap_fail_every_row_without_throwing()
+    {
+        var card = await WebStudentChecks.RunAsync(_ => throw new NotImplementedException("Fill in handle-connection")).WaitAsync(Bound);
+        Assert.Equal(0, card.Passed);
+        Assert.Equal(6, card.Failed);
+        Assert.All(card.Results, r => Assert.Equal("not written yet (Fill in handle-connection)", r.Detail));
+        Assert.True(ReportCard.TryParseSummary(card.ToString().Split('\n')[0], out var lab, out var passed, out var failed));
+        Assert.Equal(("01-web-server", 0, 6), (lab, passed, failed));
+    }
+
+    [Fact]
+    public async Task Web_checks_name_text_decoding_missing_404_and_traversal()
+    {
+        // The reference report's server: the file read as text, any path opened, the exception when it is missing.
+        ConnectionHandler naive = async connection =>
+        {
+            var buffer = new byte[4096];
+            var n = await connection.Stream.ReadAsync(buffer);
+            var target = Encoding.ASCII.GetString(buffer, 0, n).Split("\r\n")[0].Split(' ')[1];
+            var text = await File.ReadAllTextAsync(connection.RealRoot + target);
+            var body = Encoding.UTF8.GetBytes(text);
+            await connection.Stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
+            await connection.Stream.WriteAsync(body);
+        };
+        var card = await WebStudentChecks.RunAsync(naive).WaitAsync(Bound);
+        Assert.True(Row(card, "200 and the exact bytes").Passed, card.ToString());
+        AssertFailed(card, "a binary image", "not the same bytes");
+        AssertFailed(card, "404", "FileNotFoundException");
+        AssertFailed(card, "a path that climbs out", "outside the served folder was sent");
+        AssertFailed(card, "HEAD", "bytes of body came after the head");
+        AssertFailed(card, "two clients at once");
+    }
+
+    [Fact]
+    public async Task Web_check_gives_up_on_a_handler_that_never_returns_and_the_card_still_comes()
+    {
+        ConnectionHandler stuck = async connection => await Task.Delay(Timeout.Infinite);
+        var checks = WebStudentChecks.Checks(stuck).Take(1).Select(c => c with { Timeout = TimeSpan.FromSeconds(2) });
+        var card = await CheckRunner.RunAsync("01-web-server", checks).WaitAsync(Bound);
+        var row = Assert.Single(card.Results);
+        Assert.False(row.Passed);
+        Assert.Contains("gave up after 2 s", row.Detail);
+    }
+
+    [Fact]
+    public async Task Runner_gives_up_on_a_check_that_ignores_its_token()
+    {
+        var endless = new StudentCheck("endless loop", "break out of the loop", _ => Task.Run(() => { var spins = 0; while (spins >= 0) { Thread.Sleep(50); spins++; } return ""; }), TimeSpan.FromMilliseconds(200));
+        var row = await CheckRunner.RunOneAsync(endless).WaitAsync(Bound);
+        Assert.False(row.Passed);
+        Assert.Contains("never finished", row.Detail);
+    }
+
+    // ---- ping ----
+
+    [Fact]
+    public async Task Ping_checks_pass_for_our_PingClient_exchange()
+    {
+        // Our exchange needs a client per server; a new one per ping is what the lab's student version does too.
+        PingExchange ours = async (request, token) =>
+        {
+            await using var client = new PingClient(new PingClientOptions(request.Server) { Timeout = request.Timeout });
+            return await client.ExchangeAsync(request, token);
+        };
+        var card = await PingStudentChecks.RunAsync(ours).WaitAsync(Bound);
+        Assert.True(card.AllPassed, card.ToString());
+        Assert.Equal(4, card.Passed);
+    }
+
+    [Fact]
+    public async Task Ping_checks_catch_a_shared_socket_that_takes_any_datagram_and_a_missing_timeout()
+    {
+        // One socket for all pings, the first datagram taken whatever its number: ping 1's late echo becomes ping 2's.
+        var socket = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            PingExchange careless = async (request, token) =>
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await socket.SendAsync(Encoding.ASCII.GetBytes(request.Payload), request.Server, token);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+                wait.CancelAfter(request.Timeout);
+                try
+                {
+                    var echo = await socket.ReceiveAsync(wait.Token);
+                    return new PingReply(request.Sequence, PingOutcome.Reply, System.Diagnostics.Stopwatch.GetElapsedTime(started), Encoding.ASCII.GetString(echo.Buffer), echo.RemoteEndPoint);
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    return PingReply.TimedOut(request.Sequence);
+                }
+            };
+            var card = await PingStudentChecks.RunAsync(careless).WaitAsync(Bound);
+            AssertFailed(card, "a late reply", "expected its own echo");
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+
+        // Waits for ever: the timeout check gives up, reports it, and the battery goes on.
+        PingExchange forever = async (request, token) =>
+        {
+            using var udp = new UdpClient(AddressFamily.InterNetwork);
+            await udp.SendAsync(Encoding.ASCII.GetBytes(request.Payload), request.Server);
+            var echo = await udp.ReceiveAsync();
+            return new PingReply(request.Sequence, PingOutcome.Reply, TimeSpan.FromMilliseconds(1), Encoding.ASCII.GetString(echo.Buffer), echo.RemoteEndPoint);
+        };
+        var stuck = await CheckRunner.RunOneAsync(PingStudentChecks.Checks(forever)[1] with { Timeout = TimeSpan.FromSeconds(1) }).WaitAsync(Bound);
+        Assert.False(stuck.Passed);
+        Assert.Contains("gave up", stuck.Detail);
+    }
+
+    // ---- mail ----
+
+    [Fact]
+    public async Task Mail_checks_pass_for_our_SmtpDialogue()
+    {
+        var card = await MailStudentChecks.RunAsync(SmtpDialogue.SendAsync).WaitAsync(Bound);
+        Assert.True(card.AllPassed, card.ToString());
+        Assert.Equal(5, card.Passed);
+    }
+
+    [Fact]
+    public async Task Mail_checks_catch_ignored_reply_codes_and_missing_dot_stuffing()
+    {
+        // Sends every command without looking at the codes, and the message without dot-stuffing.
+        MailTransaction careless = async (client, envelope, message, token) =>
+        {
+            await client.SendCommandAsync($"MAIL FROM:<{envelope.From}>", cancellationToken: token);
+            foreach (var to in envelope.To) await client.SendCommandAsync($"RCPT TO:<{to}>", cancellationToken: token);
+            await client.SendCommandAsync("DATA", cancellationToken: token);
+            await client.SendRawAsync(message, token);
+            await client.SendRawAsync(".\r\n"u8.ToArray(), token);
+            return await client.ReadReplyAsync(token);
+        };
+        var card = await MailStudentChecks.RunAsync(careless).WaitAsync(Bound);
+        Assert.True(Row(card, "a message arrives").Passed, card.ToString());
+        AssertFailed(card, "reply codes are checked", "went on");
+        AssertFailed(card, "dot-stuffing");
+        Assert.Equal("report card 03-smtp: 3 passed, 2 failed", card.SummaryLine);
+    }
+}
