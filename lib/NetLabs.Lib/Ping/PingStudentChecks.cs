@@ -55,11 +55,11 @@ public static class PingStudentChecks
             "Match the reply to the ping: the echo carries the sequence number (PingMessage.TryParseSequence). Drop a datagram whose number is not request.Sequence and keep waiting (or use a fresh socket for each ping).",
             async token =>
             {
-                // Ping 1 is answered after 0.55 s (its timeout is 0.4 s), ping 2 after 0.3 s: ping 1's late echo
-                // arrives while ping 2 waits.
-                await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(550), [2] = TimeSpan.FromMilliseconds(300) });
-                var replies = await RunAsync(exchange, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromMilliseconds(400) }, token);
-                Expect(replies[0].Outcome == PingOutcome.Timeout, $"ping 1: {replies[0].Outcome}, expected Timeout (its echo came after 0.55 s, the timeout was 0.4 s)");
+                // Ping 1 is answered after 1.35 s (its timeout is 1 s), ping 2 after 0.7 s: ping 1's late echo arrives
+                // while ping 2 waits. Every margin is 0.3 s or more, so a busy machine cannot change the outcome.
+                await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(1350), [2] = TimeSpan.FromMilliseconds(700) });
+                var replies = await RunAsync(exchange, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(1) }, token);
+                Expect(replies[0].Outcome == PingOutcome.Timeout, $"ping 1: {replies[0].Outcome}, expected Timeout (its echo came after 1.35 s, the timeout was 1 s)");
                 Expect(replies[1].Outcome == PingOutcome.Reply && replies[1].Text?.StartsWith("PING 2 ", StringComparison.Ordinal) == true,
                     $"ping 2: {replies[1].Outcome} \"{replies[1].Text}\", expected its own echo \"PING 2 …\" (ping 1's late echo came first)");
                 return "ping 1 timed out; ping 2 got its own echo, not ping 1's late one";
@@ -69,7 +69,7 @@ public static class PingStudentChecks
             async token =>
             {
                 await using var server = PingServer.Start(new PingServerOptions { LossProbability = 0.3, Seed = 7 });
-                var replies = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 10, Timeout = TimeSpan.FromMilliseconds(250) }, token);
+                var replies = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 10, Timeout = TimeSpan.FromSeconds(1) }, token);
                 var statistics = PingStatistics.From(replies);
                 var counters = server.Counters;
                 Expect(statistics.Sent == 10, $"{statistics.Sent} pings counted, 10 sent");
