@@ -29,6 +29,9 @@ public static class PlotlyRenderer
         layout["xaxis"] = Axis(layout["xaxis"], spec.XTitle);
         layout["yaxis"] = Axis(layout["yaxis"], spec.YTitle);
         layout["height"] = spec.Height;
+        // Plotly.NET fixes the width; without it the chart fills the notebook's output area (autosize, responsive).
+        layout.Remove("width");
+        layout["autosize"] = true;
         if (spec.BarMode is { } barMode) layout["barmode"] = barMode;
         return figure.ToJsonString();
     }

@@ -31,6 +31,7 @@ public sealed class ChartTests
         Assert.Equal("pings", (string?)figure["layout"]!["yaxis"]!["title"]!["text"]);
         Assert.Equal("overlay", (string?)figure["layout"]!["barmode"]);
         Assert.Equal(300, (int)figure["layout"]!["height"]!);
+        Assert.Null(figure["layout"]!["width"]); // fills the notebook's width instead of Plotly.NET's fixed 600 px
     }
 
     [Fact]
