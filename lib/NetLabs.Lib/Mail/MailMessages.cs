@@ -70,7 +70,7 @@ public static class MailMessages
     public static Html ToHtml(MimeMessage message)
     {
         var html = new StringBuilder("<div class=\"netlabs-mail\" style=\"border:1px solid #ccc;padding:6px\">");
-        foreach (var (name, value) in new[] { ("From", message.From.ToString()), ("To", message.To.ToString()), ("Subject", message.Subject ?? ""), ("Date", message.Date.ToString("u")) })
+        foreach (var (name, value) in new[] { ("From", message.From.ToString()), ("To", message.To.ToString()), ("Subject", message.Subject ?? ""), ("Date", message.Headers.Contains(HeaderId.Date) ? message.Date.ToString("u") : "(none: the message has no Date header)") })
             html.Append("<div><b>").Append(name).Append(":</b> ").Append(System.Net.WebUtility.HtmlEncode(value)).Append("</div>");
         html.Append("<hr>");
         if (message.HtmlBody is { } body)
