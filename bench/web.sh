@@ -153,4 +153,6 @@ for scenario in keep-alive close; do
   echo "bench web-helloworld-$CONNECTIONS-connections-$scenario: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
   o=${CPU[$scenario,ours]}; p=${CPU[$scenario,nginx]}
   echo "bench web-helloworld-$CONNECTIONS-connections-$scenario-cpu: ours=$o peer=$p us/request ratio=$(ratio "$p" "$o")"
+  o=${RESULT[$scenario,ours]}; p=${RESULT[$scenario,python]}
+  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario-vs-python3-http-server: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
 done
