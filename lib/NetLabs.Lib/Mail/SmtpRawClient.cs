@@ -48,8 +48,7 @@ public sealed class SmtpRawClient : IAsyncDisposable
         _host = host;
         Transcript.Note($"connecting to {host}:{port} ({security})");
         _tcp = new TcpClient { NoDelay = true };
-        using (var step = Step(cancellationToken))
-            await _tcp.ConnectAsync(host, port, step.Token).ConfigureAwait(false);
+        await StepAsync(token => _tcp.ConnectAsync(host, port, token).AsTask(), $"Connecting to {host}:{port}", cancellationToken).ConfigureAwait(false);
         _stream = _tcp.GetStream();
         _reader = new SmtpLineReader(_stream, 4096);
         if (security == SmtpSecurity.ImplicitTls) await HandshakeAsync(cancellationToken).ConfigureAwait(false);
@@ -109,8 +108,8 @@ public sealed class SmtpRawClient : IAsyncDisposable
         var ssl = new SslStream(_stream!, leaveInnerStreamOpen: false, (_, certificate, _, errors) => _options.ValidateCertificate(certificate, errors));
         try
         {
-            using var step = Step(cancellationToken);
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = _options.TlsServerName ?? _host }, step.Token).ConfigureAwait(false);
+            await StepAsync(token => ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = _options.TlsServerName ?? _host }, token),
+                "The TLS handshake", cancellationToken).ConfigureAwait(false);
         }
         catch (AuthenticationException e)
         {
@@ -174,13 +173,13 @@ public sealed class SmtpRawClient : IAsyncDisposable
         var data = SmtpData.Encode(message.Span);
         var lines = data.AsSpan().Count("\r\n"u8) - 1;
         Transcript.Client($"[message: {message.Length} bytes, {lines} lines after dot-stuffing]");
-        using (var step = Step(cancellationToken))
+        await StepAsync(async token =>
         {
-            await _stream!.WriteAsync(data.AsMemory(0, data.Length - 3), step.Token).ConfigureAwait(false);
+            await _stream!.WriteAsync(data.AsMemory(0, data.Length - 3), token).ConfigureAwait(false);
             Transcript.Client(".");
-            await _stream.WriteAsync(data.AsMemory(data.Length - 3), step.Token).ConfigureAwait(false);
-            await _stream.FlushAsync(step.Token).ConfigureAwait(false);
-        }
+            await _stream.WriteAsync(data.AsMemory(data.Length - 3), token).ConfigureAwait(false);
+            await _stream.FlushAsync(token).ConfigureAwait(false);
+        }, "Sending the message", cancellationToken).ConfigureAwait(false);
         var reply = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
         if (reply.Code != 250) throw new SmtpCommandException("(end of data)", reply, Transcript);
         return reply;
@@ -194,9 +193,11 @@ public sealed class SmtpRawClient : IAsyncDisposable
     {
         if (_stream is null) throw new InvalidOperationException("Not connected.");
         Transcript.Client($"[{bytes.Length} bytes sent as they are]");
-        using var step = Step(cancellationToken);
-        await _stream.WriteAsync(bytes, step.Token).ConfigureAwait(false);
-        await _stream.FlushAsync(step.Token).ConfigureAwait(false);
+        await StepAsync(async token =>
+        {
+            await _stream.WriteAsync(bytes, token).ConfigureAwait(false);
+            await _stream.FlushAsync(token).ConfigureAwait(false);
+        }, "Sending", cancellationToken).ConfigureAwait(false);
     }
 
     public Task RsetAsync(CancellationToken cancellationToken = default) => SendCommandAsync("RSET", [250], cancellationToken);
@@ -220,11 +221,11 @@ public sealed class SmtpRawClient : IAsyncDisposable
         if (_stream is null) throw new InvalidOperationException("Not connected.");
         if (command.Contains('\r') || command.Contains('\n')) throw new ArgumentException("A command is one line: no CR or LF inside.", nameof(command));
         Transcript.Client(redacted ?? command);
-        using (var step = Step(cancellationToken))
+        await StepAsync(async token =>
         {
-            await _stream.WriteAsync(Encoding.UTF8.GetBytes(command + "\r\n"), step.Token).ConfigureAwait(false);
-            await _stream.FlushAsync(step.Token).ConfigureAwait(false);
-        }
+            await _stream.WriteAsync(Encoding.UTF8.GetBytes(command + "\r\n"), token).ConfigureAwait(false);
+            await _stream.FlushAsync(token).ConfigureAwait(false);
+        }, $"Sending {(redacted ?? command).Split(' ')[0]}", cancellationToken).ConfigureAwait(false);
         var reply = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
         if (expected is not null && !expected.Contains(reply.Code)) throw new SmtpCommandException(redacted ?? command, reply, Transcript);
         return reply;
@@ -272,6 +273,23 @@ public sealed class SmtpRawClient : IAsyncDisposable
     {
         Transcript.Note(message);
         return new SmtpProtocolException(message, Transcript);
+    }
+
+    /// <summary>
+    /// Runs one step (connect, TLS handshake, a write) under the per-step timeout. Its expiry becomes the typed
+    /// protocol error; a bare OperationCanceledException only ever means the caller cancelled.
+    /// </summary>
+    private async Task StepAsync(Func<CancellationToken, Task> work, string what, CancellationToken cancellationToken)
+    {
+        using var step = Step(cancellationToken);
+        try
+        {
+            await work(step.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Broken($"{what} did not complete within {_options.Timeout.TotalSeconds:0.#} s.");
+        }
     }
 
     /// <summary>A token for one step: the caller's token plus the per-step timeout.</summary>

@@ -40,9 +40,23 @@ public class ClientRobustnessTests
     public async Task A_silent_server_times_out_with_a_protocol_exception()
     {
         await using var server = new ScriptedServer("");
-        await using var client = new SmtpRawClient(new SmtpClientOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+        // Long enough that a loaded machine still connects within it; the greeting never comes, whatever the load.
+        await using var client = new SmtpRawClient(new SmtpClientOptions { Timeout = TimeSpan.FromSeconds(2) });
         var error = await Assert.ThrowsAsync<SmtpProtocolException>(() => client.ConnectAsync("127.0.0.1", server.Port, cancellationToken: MailTestKit.Deadline()));
         Assert.Contains("No complete reply within", error.Message);
+    }
+
+    [Fact]
+    public async Task A_connect_that_does_not_complete_in_time_is_a_protocol_exception_not_a_cancellation()
+    {
+        // 192.0.2.1 (TEST-NET-1, RFC 5737) is never routed: the SYN goes nowhere, so only the step timeout ends it
+        // (on a machine with no route at all the connect fails at once, which is also a typed failure, not a cancellation).
+        await using var client = new SmtpRawClient(new SmtpClientOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+        var error = await Record.ExceptionAsync(() => client.ConnectAsync("192.0.2.1", 25, cancellationToken: MailTestKit.Deadline()));
+        Assert.NotNull(error);
+        Assert.IsNotAssignableFrom<OperationCanceledException>(error);
+        if (error is SmtpProtocolException timeout) Assert.Contains("Connecting to 192.0.2.1:25 did not complete within 0.3 s", timeout.Message);
+        else Assert.IsAssignableFrom<System.Net.Sockets.SocketException>(error);
     }
 
     [Fact]
