@@ -17,9 +17,10 @@ public sealed class PingClient : IAsyncDisposable
 {
     private enum PingState { Pending, Answered, TimedOut, AnsweredLate }
 
-    private sealed class Sent(long timestamp)
+    private sealed class Sent(long timestamp, TimeSpan timeout)
     {
         public long Timestamp { get; } = timestamp;
+        public TimeSpan Timeout { get; } = timeout;
         public PingState State { get; set; } = PingState.Pending;
         // Continuations run on the receive thread as soon as the reply is set: no thread hop between the
         // datagram arriving and the next ping going out.
@@ -84,7 +85,7 @@ public sealed class PingClient : IAsyncDisposable
     public async Task<PingReply> ExchangeAsync(PingRequest request, CancellationToken cancellationToken = default)
     {
         var payload = Encoding.ASCII.GetBytes(request.Payload);
-        var sent = new Sent(Stopwatch.GetTimestamp());
+        var sent = new Sent(Stopwatch.GetTimestamp(), request.Timeout);
         lock (_sent) _sent[request.Sequence] = sent;
         // A UDP send only copies the datagram into the kernel, it does not wait for the network. Sending synchronously
         // also keeps the socket in blocking mode, so the receive thread sleeps in the kernel until the reply is there.
@@ -115,6 +116,7 @@ public sealed class PingClient : IAsyncDisposable
             return;
         }
         Sent? answered = null;
+        Sent? expired = null;
         PingReply reply;
         lock (_sent)
         {
@@ -123,18 +125,27 @@ public sealed class PingClient : IAsyncDisposable
             else
             {
                 var rtt = Stopwatch.GetElapsedTime(sent.Timestamp, receivedTimestamp);
+                var before = sent.State;
                 (reply, sent.State) = sent.State switch
                 {
+                    // Measured past its timeout, even if the waiting ping's timer has not fired yet (a busy machine
+                    // runs timers late): the ping timed out, and this is its late reply. The clock decides, not the race.
+                    PingState.Pending when rtt > sent.Timeout => (new PingReply(sequence, PingOutcome.Late, rtt, text, from), PingState.AnsweredLate),
                     PingState.Pending => (new PingReply(sequence, PingOutcome.Reply, rtt, text, from), PingState.Answered),
                     PingState.TimedOut => (new PingReply(sequence, PingOutcome.Late, rtt, text, from), PingState.AnsweredLate),
                     var state => (new PingReply(sequence, PingOutcome.Duplicate, rtt, text, from), state),
                 };
                 if (reply.Outcome == PingOutcome.Reply) answered = sent;
+                else if (before == PingState.Pending && reply.Outcome == PingOutcome.Late) expired = sent; // its waiter still waits
             }
         }
         // Completed outside the lock: the waiting ping's code continues right here, on this thread.
         if (answered is not null) answered.Reply.TrySetResult(reply);
-        else _unsolicited.Writer.TryWrite(reply);
+        else
+        {
+            expired?.Reply.TrySetResult(PingReply.TimedOut(sequence));
+            _unsolicited.Writer.TryWrite(reply);
+        }
     }
 
     public async ValueTask DisposeAsync()
