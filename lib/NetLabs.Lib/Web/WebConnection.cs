@@ -45,7 +45,21 @@ public sealed class WebConnection
     /// True while the handler waits for the next request on a kept-alive connection: stopping the server
     /// closes such a connection at once instead of waiting for it.
     /// </summary>
-    public bool Idle { get; set; }
+    public bool Idle
+    {
+        get => _idle;
+        set
+        {
+            _idle = value;
+            if (!value) return;
+            // Stop sets IsStopping, then closes the connections it finds idle. One that becomes idle just after that
+            // scan closes itself here; the full fence makes sure at least one of the two sides sees the other.
+            Interlocked.MemoryBarrier();
+            if (_server.IsStopping) Abort();
+        }
+    }
+
+    private volatile bool _idle;
 
     /// <summary>True once the server closed this connection because its deadline passed.</summary>
     public bool TimedOut { get; private set; }

@@ -277,6 +277,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
     private async Task StopCoreAsync(TimeSpan timeout)
     {
         _isStopping = true;
+        Interlocked.MemoryBarrier(); // pairs with WebConnection.Idle: a connection turning idle now sees the stop
         _listener.Dispose();
 
         foreach (var (connection, _) in _connections.Values)
