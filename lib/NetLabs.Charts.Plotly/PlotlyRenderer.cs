@@ -39,18 +39,17 @@ public static class PlotlyRenderer
     /// <summary>The plotly.js bundled with Plotly.NET (the version its figures are written for).</summary>
     public static string PlotlyJs()
     {
-        var assembly = typeof(GenericChart).Assembly;
-        var name = assembly.GetManifestResourceNames().Single(n => n.EndsWith(".min.js", StringComparison.Ordinal));
-        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var stream = typeof(GenericChart).Assembly.GetManifestResourceStream(BundledPlotlyJs)!;
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
 
     /// <summary>The plotly.js version, from the bundled resource name (e.g. "2.28.0").</summary>
-    public static string PlotlyJsVersion() =>
-        typeof(GenericChart).Assembly.GetManifestResourceNames()
-            .Single(n => n.EndsWith(".min.js", StringComparison.Ordinal))
-            .Replace("Plotly.NET.plotly-", "").Replace(".min.js", "");
+    public static string PlotlyJsVersion() => BundledPlotlyJs.Replace("Plotly.NET.plotly-", "").Replace(".min.js", "");
+
+    /// <summary>The resource name of the plotly.js that Plotly.NET embeds, e.g. "Plotly.NET.plotly-2.28.0.min.js".</summary>
+    private static readonly string BundledPlotlyJs =
+        typeof(GenericChart).Assembly.GetManifestResourceNames().Single(n => n.EndsWith(".min.js", StringComparison.Ordinal));
 
     private static JsonObject Axis(JsonNode? existing, string? title)
     {

@@ -56,6 +56,24 @@ public static class CliRunner
         _ => null,
     };
 
+    /// <summary>
+    /// For a serve command: says how to stop, then waits until Ctrl+C or SIGTERM cancels <paramref name="cancellationToken"/>.
+    /// Returns normally, so the caller stops its server cleanly and reports.
+    /// </summary>
+    public static async Task UntilStoppedAsync(CancellationToken cancellationToken)
+    {
+        PrintStopHint();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public static void PrintStopHint() => Terminal.Styled("Ctrl+C stops the server.", "grey");
+
     /// <summary>Parses an IP address option with a clear message.</summary>
     public static IPAddress ParseAddress(string text, string option) =>
         IPAddress.TryParse(text, out var address) ? address : throw new CliFailure($"{option} '{text}' is not an IP address (e.g. 127.0.0.1, 0.0.0.0 for every interface).", 2);

@@ -50,7 +50,7 @@ internal static class MailCommands
                           + (server.ImplicitTlsPort is { } p ? $", implicit TLS on {server.Host}:{p}" : ""));
             if (server.CertificateSha256 is { } fingerprint)
                 Terminal.Line($"certificate SHA-256 {fingerprint} (clients trust it with: netlabs mail send … --trust {fingerprint})");
-            Terminal.Styled("Ctrl+C stops the server.", "grey");
+            CliRunner.PrintStopHint();
             long shown = 0;
             try
             {

@@ -103,15 +103,8 @@ internal static class PingCommands
             await using (server)
             {
                 Terminal.Line($"ping server listening on udp {server.EndPoint} (loss {server.Options.LossProbability:0.###}, delay {server.Options.Delay.TotalMilliseconds:0.#} ms + jitter {server.Options.Jitter.TotalMilliseconds:0.#} ms)");
-                Terminal.Styled("Ctrl+C stops the server.", "grey");
                 if (!result.GetValue(quiet)) server.Logged += entry => Terminal.Line(entry.ToString());
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, ct);
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                }
+                await CliRunner.UntilStoppedAsync(ct);
                 await server.StopAsync(TimeSpan.FromSeconds(2));
                 var counters = server.Counters;
                 Terminal.Line($"ping server stopped: {counters.Received} received, {counters.Dropped} dropped, {counters.Echoed} echoed, {counters.Duplicated} duplicated.");
@@ -139,16 +132,9 @@ internal static class PingCommands
                 StoppedAfter = Endpoints.Duration(result.GetValue(stoppedAfter)!, "--stopped-after"),
             });
             Terminal.Line($"heartbeat server listening on udp {server.EndPoint}");
-            Terminal.Styled("Ctrl+C stops the server.", "grey");
             server.EventRaised += e => Terminal.Line(e.ToString());
             server.ClientStopped += c => Terminal.Styled($"client {c.Client} stopped: {c.Received} received, {c.Lost} lost, {c.Reordered} reordered, {c.Duplicates} duplicates", "yellow");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-            }
+            await CliRunner.UntilStoppedAsync(ct);
             await server.StopAsync();
             Terminal.Table(server.ToTable());
             return 0;

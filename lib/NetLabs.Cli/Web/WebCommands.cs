@@ -40,14 +40,7 @@ internal static class WebCommands
                 Terminal.Line($"web server ({server.Mode.ToString().ToLowerInvariant()}) serving {server.RealRoot} at {server.Url}");
                 if (server.EndPoint.Address.Equals(System.Net.IPAddress.Any))
                     Terminal.Line("reachable at " + string.Join(", ", WebServer.LocalAddresses().Select(a => $"http://{a}:{server.Port}/")));
-                Terminal.Styled("Ctrl+C stops the server.", "grey");
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, ct);
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                }
+                await CliRunner.UntilStoppedAsync(ct);
                 await server.StopAsync(TimeSpan.FromSeconds(5));
                 Terminal.Line($"web server stopped after {server.Statistics.Requests} request(s).");
                 return 0;

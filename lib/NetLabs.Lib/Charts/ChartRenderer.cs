@@ -43,10 +43,9 @@ public sealed class ChartRenderer
 
     public string PlotlyJsVersion() => _plotlyJsVersion();
 
+    /// <summary>plotly/ next to this library's dll, wherever it was loaded from (kernel #r, test host, CLI).</summary>
     internal static string DefaultPluginPath() =>
-        Path.Combine(AppContext.BaseDirectory is { Length: > 0 } && File.Exists(Path.Combine(AppContext.BaseDirectory, PluginFolder, PluginAssembly + ".dll"))
-            ? AppContext.BaseDirectory
-            : Path.GetDirectoryName(typeof(ChartRenderer).Assembly.Location)!, PluginFolder, PluginAssembly + ".dll");
+        Path.Combine(Path.GetDirectoryName(typeof(ChartRenderer).Assembly.Location)!, PluginFolder, PluginAssembly + ".dll");
 
     /// <summary>Loads the plug-in from <paramref name="pluginPath"/> into a new, isolated load context.</summary>
     public static ChartRenderer Load(string pluginPath)
