@@ -44,19 +44,27 @@ public sealed class ClassGrader(string repositoryRoot, TimeSpan timeout, string?
     public static bool Isolated => OperatingSystem.IsLinux() && Environment.UserName == "root";
 
     /// <summary>
-    /// Restores the pinned kernel, copies the repository (without solutions) to the scratch path and builds the
-    /// library there once, with our rights and network; each submission then starts from a copy of that.
+    /// Restores the pinned kernel and makes the pristine copy of the repository (without solutions, tests or .git)
+    /// with the library built, with our rights and network, at the path where the kernels will see their copies:
+    /// isolated, the repository's own path (the copy mounted there in a mount namespace of the build's own);
+    /// otherwise the scratch path. The notebook's build cell then finds everything up to date and needs no network.
     /// </summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         ReadableByAll(_run.FullName);
         await NotebookRunner.RestoreToolsAsync(repositoryRoot, cancellationToken);
         CopyRepository(Scratch);
-        var build = await ChildProcess.RunAsync("dotnet", ["build", Path.Combine(Scratch, "lib", "NetLabs.Lib"), "-c", "Release", "-nologo", "-v", "q"],
-            TimeSpan.FromMinutes(5), Scratch, standardInput: "", cancellationToken: cancellationToken);
+        var (file, arguments) = Isolated
+            ? ("unshare", (string[])["--mount", "--", "sh", "-c", $"mount --bind {Quote(Scratch)} {Quote(repositoryRoot)} && cd {Quote(repositoryRoot)} && exec \"$@\"", "sh",
+                "dotnet", "build", Path.Combine("lib", "NetLabs.Lib"), "-c", "Release", "-nologo", "-v", "q"])
+            : ("dotnet", ["build", Path.Combine("lib", "NetLabs.Lib"), "-c", "Release", "-nologo", "-v", "q"]);
+        var build = await ChildProcess.RunAsync(file, arguments, TimeSpan.FromMinutes(5), Scratch, standardInput: "", cancellationToken: cancellationToken);
         if (build.ExitCode != 0) throw new CliFailure($"lib/NetLabs.Lib did not build: {build.StandardOutput.Split('\n').FirstOrDefault(l => l.Contains("error", StringComparison.Ordinal))?.Trim()}");
         Directory.Move(Scratch, Pristine);
     }
+
+    /// <summary>A path for sh, in single quotes.</summary>
+    internal static string Quote(string path) => "'" + path.Replace("'", "'\\''") + "'";
 
     public async Task<NotebookCheck> CheckAsync(string submission, string outputFolder, CancellationToken cancellationToken)
     {
@@ -70,9 +78,9 @@ public sealed class ClassGrader(string repositoryRoot, TimeSpan timeout, string?
         try
         {
             CopyFolder(Pristine, Scratch, []);
-            var notebook = Path.Combine(Scratch, "notebooks", "student", graded.Lab + ".ipynb");
-            await File.WriteAllTextAsync(notebook, graded.Notebook.ToJsonString(), cancellationToken);
-            var executedFolder = Directory.CreateDirectory(Path.Combine(Scratch, ".executed")).FullName;
+            var notebook = Path.Combine("notebooks", "student", graded.Lab + ".ipynb");
+            await File.WriteAllTextAsync(Path.Combine(Scratch, notebook), graded.Notebook.ToJsonString(), cancellationToken);
+            var executedFolder = Directory.CreateDirectory(Path.Combine(Scratch, GradingJudge.ExecutedFolder)).FullName;
             ReadableByAll(Directory.CreateDirectory(own).FullName);
             var home = Directory.CreateDirectory(Path.Combine(own, "home")).FullName;
             var exchange = Directory.CreateDirectory(Path.Combine(own, "exchange")).FullName;
@@ -83,7 +91,8 @@ public sealed class ClassGrader(string repositoryRoot, TimeSpan timeout, string?
             }
 
             var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-            string[] judgeArguments = [.. NetlabsCommand(), "notebooks", "judge", "--lab", graded.Lab, "--notebook", notebook, "--executed", executedFolder,
+            string[] judgeArguments = [.. NetlabsCommand(), "notebooks", "judge", "--lab", graded.Lab, "--scratch", Scratch,
+                "--repository", Isolated ? repositoryRoot : Scratch, "--notebook", notebook,
                 "--exchange", exchange, "--home", home, "--timeout", ((int)timeout.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 .. Isolated ? (string[])["--isolated", .. hidden.SelectMany(h => (string[])["--hide", h])] : []];
             var (file, arguments) = Isolated
@@ -147,8 +156,11 @@ public sealed class ClassGrader(string repositoryRoot, TimeSpan timeout, string?
     /// <summary>What the notebooks need from the repository — never solutions/, tests, .git, artifacts or the CLI.</summary>
     private void CopyRepository(string scratch)
     {
-        var solutions = Path.GetFullPath(Path.Combine(repositoryRoot, "notebooks", "student", "solutions"));
-        var excluded = hidden.Select(Path.GetFullPath).Append(solutions).Append(Path.GetFullPath(Path.Combine(repositoryRoot, "lib", "NetLabs.Cli"))).ToList();
+        // Submissions or reports kept inside the repository stay out too (the folders the notebooks need excepted).
+        var needed = new[] { repositoryRoot, Path.Combine(repositoryRoot, "notebooks"), Path.Combine(repositoryRoot, "notebooks", "student") }.Select(Path.GetFullPath);
+        var excluded = hidden.Select(Path.GetFullPath).Except(needed)
+            .Append(Path.GetFullPath(Path.Combine(repositoryRoot, "notebooks", "student", "solutions")))
+            .Append(Path.GetFullPath(Path.Combine(repositoryRoot, "lib", "NetLabs.Cli"))).ToList();
         foreach (var part in RepositoryParts)
         {
             var source = Path.Combine(repositoryRoot, part);
@@ -159,10 +171,10 @@ public sealed class ClassGrader(string repositoryRoot, TimeSpan timeout, string?
 
     internal static void CopyFolder(string source, string target, IReadOnlyList<string> excluded)
     {
-        if (excluded.Any(e => Path.GetFullPath(source) == e.TrimEnd(Path.DirectorySeparatorChar))) return;
+        if (excluded.Contains(Path.TrimEndingDirectorySeparator(Path.GetFullPath(source)))) return;
         Directory.CreateDirectory(target);
         foreach (var file in Directory.GetFiles(source))
-            if (!Path.GetFileName(file).StartsWith(".check-", StringComparison.Ordinal)) CopyFile(file, Path.Combine(target, Path.GetFileName(file)));
+            if (!excluded.Contains(Path.GetFullPath(file))) CopyFile(file, Path.Combine(target, Path.GetFileName(file)));
         foreach (var folder in Directory.GetDirectories(source))
             CopyFolder(folder, Path.Combine(target, Path.GetFileName(folder)), excluded);
     }

@@ -103,7 +103,7 @@ internal static class NotebooksCommand
             var outputDirectory = Path.GetFullPath(result.GetValue(output)!);
             // Hidden from a graded kernel: the repository (solutions), every submission, and the reports.
             var hidden = submissionPaths.Select(p => Path.GetFullPath(Directory.Exists(p) ? p : Path.GetDirectoryName(Path.GetFullPath(p))!))
-                .Append(root).Append(outputDirectory).Distinct().ToList();
+                .Concat(notebooks).Append(root).Append(outputDirectory).Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).Distinct().ToList();
             using var grader = new ClassGrader(root, TimeSpan.FromSeconds(result.GetValue(timeout)), solutionsFolder, onlyLab, hidden);
             await grader.PrepareAsync(cancellationToken);
             Console.WriteLine(ClassGrader.Isolated
@@ -127,17 +127,18 @@ internal static class NotebooksCommand
     private static Command CreateJudge()
     {
         var lab = new Option<string>("--lab") { Required = true };
+        var scratch = new Option<string>("--scratch") { Required = true };
+        var repository = new Option<string>("--repository") { Required = true };
         var notebook = new Option<string>("--notebook") { Required = true };
-        var executed = new Option<string>("--executed") { Required = true };
         var exchange = new Option<string>("--exchange") { Required = true };
         var home = new Option<string>("--home") { Required = true };
         var timeout = new Option<int>("--timeout") { DefaultValueFactory = _ => 300 };
         var isolated = new Option<bool>("--isolated");
         var hide = new Option<string[]>("--hide") { AllowMultipleArgumentsPerToken = false };
-        var judge = new Command("judge", "Internal: judges one graded notebook for `notebooks check`.") { lab, notebook, executed, exchange, home, timeout, isolated, hide };
+        var judge = new Command("judge", "Internal: judges one graded notebook for `notebooks check`.") { lab, scratch, repository, notebook, exchange, home, timeout, isolated, hide };
         judge.Hidden = true;
         judge.SetAction((result, invocationToken) => CommandLine.CliRunner.RunAsync(cancellationToken =>
-            new GradingJudge(result.GetValue(lab)!, result.GetValue(notebook)!, result.GetValue(executed)!, result.GetValue(exchange)!, result.GetValue(home)!,
+            new GradingJudge(result.GetValue(lab)!, result.GetValue(scratch)!, result.GetValue(repository)!, result.GetValue(notebook)!, result.GetValue(exchange)!, result.GetValue(home)!,
                 TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(isolated), result.GetValue(hide) ?? []).RunAsync(cancellationToken), invocationToken));
         return judge;
     }
