@@ -167,6 +167,68 @@ public sealed class StudentNotebookTests(RealKernel kernel)
         }
     }
 
+    [SkippableFact]
+    public async Task Check_stops_on_Ctrl_C_with_the_processes_it_started()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "finds the child processes in /proc");
+        var submissions = Directory.CreateTempSubdirectory("netlabs-submissions-");
+        try
+        {
+            File.Copy(Path.Combine(StudentFolder, "03-smtp.ipynb"), Path.Combine(submissions.FullName, "bob.ipynb"));
+            await kernel.Serialized(async () =>
+            {
+                await using var check = NetlabsTool.Start("notebooks", "check", submissions.FullName, "--out", Path.Combine(submissions.FullName, "out"));
+                // Interrupted once the kernel runs: the judge and the kernel are the processes to stop.
+                var started = await Poll.UntilAsync(() => Descendants(check.Id).Any(p => CommandLine(p).Contains("dotnet-repl", StringComparison.Ordinal)), Timeout);
+                Assert.True(started, check.Output);
+                var children = Descendants(check.Id);
+                // SIGTERM takes Ctrl+C's path (a test host may have inherited SIGINT as ignored).
+                var exitCode = await check.SignalAsync(TimeSpan.FromSeconds(60), "TERM");
+                Assert.True(exitCode == 130, $"exit code {exitCode}\n{check.Output}");
+                Assert.Single(check.Output.Split('\n'), l => l.StartsWith("netlabs:", StringComparison.Ordinal));
+                Assert.Contains("netlabs: interrupted", check.Output);
+                Assert.True(await Poll.UntilAsync(() => children.All(p => !File.Exists($"/proc/{p}/cmdline") || CommandLine(p).Length == 0), TimeSpan.FromSeconds(10)),
+                    $"still running: {string.Join(", ", children.Where(p => File.Exists($"/proc/{p}/cmdline")).Select(CommandLine))}");
+                return 0;
+            });
+        }
+        finally
+        {
+            submissions.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Every process below <paramref name="parent"/> (from /proc/*/stat).</summary>
+    private static List<int> Descendants(int parent)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var folder in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(folder), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(folder, "stat"));
+                parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+            }
+            catch (IOException) { }
+        }
+        var found = new List<int>();
+        var frontier = new Queue<int>([parent]);
+        while (frontier.TryDequeue(out var next))
+            foreach (var child in parents.Where(p => p.Value == next).Select(p => p.Key))
+            {
+                found.Add(child);
+                frontier.Enqueue(child);
+            }
+        return found;
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return ""; }
+    }
+
     /// <summary>The table's rows by notebook name (the line after "notebook  lab  passed …" onwards).</summary>
     private static Dictionary<string, string> Rows(string output)
     {

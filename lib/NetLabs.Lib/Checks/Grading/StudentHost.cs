@@ -34,11 +34,20 @@ public static class StudentHost
 
     private sealed record Gap(ConnectionHandler? Web, PingExchange? Ping, MailTransaction? Mail);
 
-    private static async Task<string> ServeAsync(Gap gap, CancellationToken cancellationToken)
+    private static Task<string> ServeAsync(Gap gap, CancellationToken cancellationToken)
     {
         var grader = Environment.GetEnvironmentVariable(GraderVariable);
         if (grader is null || !IPEndPoint.TryParse(grader, out var judge))
-            return $"This cell is the checker's: it runs only under `netlabs notebooks check` ({GraderVariable} is not set).";
+            return Task.FromResult($"This cell is the checker's: it runs only under `netlabs notebooks check` ({GraderVariable} is not set).");
+        return ServeAsync(gap, judge, cancellationToken);
+    }
+
+    /// <summary>Offers one of the three gaps to the judge at <paramref name="judge"/> (the tests call this directly).</summary>
+    internal static Task<string> ServeAsync(ConnectionHandler? web, PingExchange? ping, MailTransaction? mail, IPEndPoint judge, CancellationToken cancellationToken) =>
+        ServeAsync(new Gap(web, ping, mail), judge, cancellationToken);
+
+    private static async Task<string> ServeAsync(Gap gap, IPEndPoint judge, CancellationToken cancellationToken)
+    {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var servers = new ConcurrentDictionary<string, WebServer>();
