@@ -39,7 +39,15 @@ public sealed record GradingJudge(string Lab, string Scratch, string Repository,
         if (await Task.WhenAny(accepting, kernel) == accepting && accepting.IsCompletedSuccessfully)
         {
             using var host = accepting.Result;
-            card = await RemoteGap.JudgeAsync(host, Lab, Exchange, deadline.Token);
+            try
+            {
+                card = await RemoteGap.JudgeAsync(host, Lab, Exchange, deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                note = $"stopped after {Timeout.TotalSeconds:0} s";
+                card = RemoteGap.Unanswered(Lab, $"the checks did not finish within {Timeout.TotalSeconds:0} s");
+            }
         }
         else
         {

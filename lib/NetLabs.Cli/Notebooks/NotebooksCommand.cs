@@ -4,8 +4,8 @@ namespace NetLabs.Cli.Notebooks;
 
 /// <summary>
 /// <c>netlabs notebooks run [PATH…] [--out DIR] [--timeout SECONDS]</c>: execute notebooks headless.
-/// <c>netlabs notebooks check PATH… [--solutions DIR] [--out DIR] [--timeout SECONDS]</c>: run students' notebooks and
-/// print their report cards as one table.
+/// <c>netlabs notebooks check PATH… [--solutions DIR] [--lab LAB] [--out DIR] [--timeout SECONDS]</c>: grade students'
+/// notebooks, each in an isolated scratch copy (<see cref="ClassGrader"/>), and print one table.
 /// </summary>
 internal static class NotebooksCommand
 {

@@ -34,10 +34,18 @@ public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
     public static async Task<ReportCard> JudgeAsync(TcpClient kernel, string lab, string exchangeFolder, CancellationToken cancellationToken)
     {
         var stream = kernel.GetStream();
-        var hello = await GradingWire.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
-        var card = hello?["port"] is { } port
-            ? await new RemoteGap(new IPEndPoint(IPAddress.Loopback, (int)port), exchangeFolder).RunBatteryAsync(lab, cancellationToken).ConfigureAwait(false)
-            : Unanswered(lab, "the check cell did not offer the function");
+        ReportCard card;
+        try
+        {
+            var hello = await GradingWire.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
+            card = hello?["port"] is JsonValue port && port.TryGetValue<int>(out var number)
+                ? await new RemoteGap(new IPEndPoint(IPAddress.Loopback, number), exchangeFolder).RunBatteryAsync(lab, cancellationToken).ConfigureAwait(false)
+                : Unanswered(lab, "the check cell did not offer the function");
+        }
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or IOException or SocketException)
+        {
+            return Unanswered(lab, $"the check cell's offer was not understood ({e.Message})");
+        }
         try { await GradingWire.WriteAsync(stream, new JsonObject { ["card"] = card.ToString() }, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (e is IOException or SocketException) { }
         return card;
