@@ -104,7 +104,7 @@ public sealed class ClassGrader(string repositoryRoot, TimeSpan timeout, string?
 
         var started = Stopwatch.StartNew();
         var own = Path.Combine(_run.FullName, "submission");
-        var cgroup = Isolated ? MemoryCgroup.TryCreate($"netlabs-grade-{Path.GetFileName(_run.FullName)}", MemoryLimit) : null;
+        var cgroup = Isolated ? MemoryCgroup.TryCreate(Path.GetFileName(_run.FullName), MemoryLimit) : null;
         try
         {
             CopyFolder(Pristine, Scratch, []);

@@ -59,7 +59,7 @@ public static partial class Submission
             {
                 var source = NotebookHtml.Text(cell["source"]);
                 var call = BatteryCall().Match(source);
-                if (!call.Success) throw new InvalidOperationException($"{owner.Lab}: a check cell the checker does not know: {OneLine(source)}");
+                if (!call.Success) throw new CommandLine.CliFailure($"notebooks/student/{owner.Lab}.ipynb has a check cell the checker does not know: {OneLine(source)}");
                 cell["source"] = $"{source.Split('\n')[0]}\nawait NetLabs.Checks.Grading.StudentHost.ServeAsync({call.Groups[1].Value})";
             }
         }
