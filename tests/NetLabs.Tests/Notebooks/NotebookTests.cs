@@ -85,11 +85,9 @@ public sealed class NotebookTests(RealKernel kernel)
         var jupyter = Directory.CreateTempSubdirectory("netlabs-jupyter-");
         try
         {
-            // The kernelspec that `dotnet interactive jupyter install` writes, into a private JUPYTER_PATH.
+            // The kernelspec the README installs (`netlabs jupyter install`: HTTP API on loopback only), into a private JUPYTER_PATH.
             var kernels = Path.Combine(jupyter.FullName, "kernels");
-            Directory.CreateDirectory(kernels);
-            var install = await ExternalProcess.RunAsync("dotnet", ["tool", "run", "dotnet-interactive", "--", "jupyter", "install", "--path", kernels],
-                TimeSpan.FromMinutes(2), workingDirectory: RepoPaths.Root);
+            var install = await NetlabsTool.RunAsync(TimeSpan.FromMinutes(1), "jupyter", "install", "--path", kernels);
             Assert.True(File.Exists(Path.Combine(kernels, ".net-csharp", "kernel.json")), install.ToString());
 
             var output = Path.Combine(jupyter.FullName, "out");
