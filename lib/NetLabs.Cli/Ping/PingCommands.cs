@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using NetLabs.Cli.CommandLine;
@@ -180,9 +181,9 @@ internal static class PingCommands
         value >= min && value <= max ? value : throw new CliFailure($"{option} {value} is out of range: give {min} to {max}.", 2);
 
     private static double Probability(double value, string option) =>
-        value is >= 0 and <= 1 ? value : throw new CliFailure($"{option} {value} is not a probability: give 0 to 1 (e.g. 0.25).", 2);
+        value is >= 0 and <= 1 ? value : throw new CliFailure(string.Create(CultureInfo.InvariantCulture, $"{option} {value} is not a probability: give 0 to 1 (e.g. 0.25)."), 2);
 
     private static TimeSpan Milliseconds(double value, string option) =>
         value >= 0 && value <= PingServerOptions.MaxDelay.TotalMilliseconds ? TimeSpan.FromMilliseconds(value)
-            : throw new CliFailure($"{option} {value} is out of range: give 0 to {PingServerOptions.MaxDelay.TotalMilliseconds:0} ms.", 2);
+            : throw new CliFailure(string.Create(CultureInfo.InvariantCulture, $"{option} {value} is out of range: give 0 to {PingServerOptions.MaxDelay.TotalMilliseconds:0} ms."), 2);
 }

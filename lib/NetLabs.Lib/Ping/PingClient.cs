@@ -121,9 +121,9 @@ public sealed class PingClient : IAsyncDisposable
         {
             _socket.SendTo(payload, SocketFlags.None, request.Server);
         }
-        catch (SocketException error) when (PingException.From(error, request.Server) is { } failure)
+        catch (SocketException error)
         {
-            throw failure; // an earlier ping's ICMP error can surface on this send
+            throw PingException.Sending(error, request.Server, request.Sequence); // an earlier ping's ICMP error can also surface here
         }
         // Only now does the socket have a port (the OS bound it on send), so only now can we listen on it.
         _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, OnReceiveError, $"ping client {LocalEndPoint}", _stop.Token);

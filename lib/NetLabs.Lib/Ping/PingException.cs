@@ -28,5 +28,9 @@ public sealed class PingException(string message, IPEndPoint server, IReadOnlyLi
         _ => null,
     };
 
+    /// <summary>The failure of sending ping <paramref name="sequence"/>: always one (a send that fails cannot be retried into a reply).</summary>
+    internal static PingException Sending(SocketException error, IPEndPoint server, int sequence) =>
+        From(error, server) ?? new PingException($"ping {sequence} could not be sent to {server}: {error.Message}.", server, [], error);
+
     internal PingException WithReplies(IReadOnlyList<PingReply> replies) => new(Message, Server, replies, InnerException);
 }

@@ -63,4 +63,21 @@ public sealed class PingCliTests
         Assert.Contains("3 packets transmitted, 3 received", ping.StandardOutput);
         await CliCommandTests.StopCleanlyAsync(server, "ping server stopped: 3 received, 0 dropped, 3 echoed");
     }
+
+    [Fact]
+    public async Task Heartbeat_serve_survives_a_forged_sequence_number_and_stops_on_SIGTERM()
+    {
+        await using var server = NetlabsTool.Start("heartbeat", "serve", "--port", "0", "--stopped-after", "30s");
+        var port = CliCommandTests.PortIn(await server.WaitForLineAsync(l => l.Contains("listening on udp"), Wait));
+        using var forger = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        var target = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port);
+        forger.SendTo("Heartbeat m 1 1764149416.0"u8, target);
+        forger.SendTo("Heartbeat m 9223372036854775807 1764149416.5"u8, target);
+        var gap = await server.WaitForLineAsync(l => l.Contains("Lost") && l.Contains("m@"), Wait);
+        Assert.Contains("seq 2 (+9223372036854775804 more)", gap);
+
+        forger.SendTo("Heartbeat other 1 1764149417.0"u8, target);
+        await server.WaitForLineAsync(l => l.Contains("Received") && l.Contains("other@"), Wait); // still serving
+        await CliCommandTests.StopCleanlyAsync(server, "other@");
+    }
 }
