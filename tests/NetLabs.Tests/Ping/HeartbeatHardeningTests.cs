@@ -117,4 +117,17 @@ public class HeartbeatHardeningTests
         await server.DisposeAsync();
         Assert.Equal(ServerState.Stopped, server.State);
     }
+
+    [Fact]
+    public void The_timeline_draws_a_marker_per_lost_heartbeat_but_a_forged_gap_stays_bounded()
+    {
+        var key = new HeartbeatClientKey(new IPEndPoint(IPAddress.Loopback, 1), "m");
+        HeartbeatEvent Gap(long first, long count) => new(TimeSpan.FromSeconds(1), HeartbeatEventKind.Lost, key, first, null, count);
+
+        var small = PingCharts.HeartbeatTimeline([Gap(2, 3)]).ToFigureJson();
+        var forged = PingCharts.HeartbeatTimeline([Gap(2, long.MaxValue - 2)]).ToFigureJson();
+
+        Assert.Contains("[2.0,3.0,4.0]", small.Replace(" ", ""));
+        Assert.InRange(forged.Length, 1, 200 * PingCharts.MarkersPerGap); // about 100 bytes a marker: 100 markers, not 2^63
+    }
 }
