@@ -34,7 +34,7 @@ public sealed class PingServer : LabServer<PingServerLogEntry, PingServerCounter
     private readonly DelayLine? _delayLine;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly Task _loop;
-    private long _received, _dropped, _echoed, _duplicated, _errors;
+    private long _received, _dropped, _echoed, _duplicated, _errors, _delayedBytes;
 
     private PingServer(PingServerOptions options, Socket socket)
         : base((IPEndPoint)socket.LocalEndPoint!, options.LogCapacity, defaultDrain: TimeSpan.FromSeconds(2))
@@ -81,8 +81,19 @@ public sealed class PingServer : LabServer<PingServerLogEntry, PingServerCounter
         var delay = NextDelay();
         if (delay <= TimeSpan.Zero || _delayLine is null)
             Echo(echo, client, copies, preview);
+        else if (Interlocked.Add(ref _delayedBytes, echo.Length) > Options.MaxDelayedBytes)
+        {
+            // The delay line is full: a flood must not turn into unbounded memory. Like a full router queue, drop.
+            Interlocked.Add(ref _delayedBytes, -echo.Length);
+            Interlocked.Increment(ref _dropped);
+            Record(PingServerAction.Dropped, client, datagram.Length, preview);
+        }
         else
-            _delayLine.Schedule(receivedTimestamp + (long)(delay.TotalSeconds * Stopwatch.Frequency), () => Echo(echo, client, copies, preview));
+            _delayLine.Schedule(receivedTimestamp + (long)(delay.TotalSeconds * Stopwatch.Frequency), () =>
+            {
+                Interlocked.Add(ref _delayedBytes, -echo.Length);
+                Echo(echo, client, copies, preview);
+            });
     }
 
     private TimeSpan NextDelay()

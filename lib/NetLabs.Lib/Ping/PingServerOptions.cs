@@ -44,6 +44,11 @@ public sealed record PingServerOptions
     public double DuplicateProbability { get; init; }
     /// <summary>How many log entries are kept for display (the counters count everything).</summary>
     public int LogCapacity { get; init; } = 1000;
+    /// <summary>
+    /// How many bytes of delayed echoes may wait at once; beyond that a ping is dropped, as a full router queue drops.
+    /// Bounds the server's memory when a flood meets a long <see cref="Delay"/>.
+    /// </summary>
+    public long MaxDelayedBytes { get; init; } = 64L << 20;
 
     /// <summary>No loss, no delay: an echo server for measurements.</summary>
     public static PingServerOptions Lossless => new() { LossProbability = 0 };
@@ -58,6 +63,7 @@ public sealed record PingServerOptions
         Duration(Delay, nameof(Delay));
         Duration(Jitter, nameof(Jitter));
         if (LogCapacity < 0) throw new ServerStartException($"LogCapacity is {LogCapacity}: give 0 (keep no log) or more.");
+        if (MaxDelayedBytes < 0) throw new ServerStartException($"MaxDelayedBytes is {MaxDelayedBytes}: give 0 (no delayed echo waits) or more.");
     }
 
     private static void Probability(double value, string name)

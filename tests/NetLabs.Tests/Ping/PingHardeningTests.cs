@@ -82,4 +82,19 @@ public class PingHardeningTests
         await server.DisposeAsync();
         Assert.Equal(ServerState.Stopped, server.State);
     }
+
+    [Fact]
+    public async Task A_flood_against_a_long_delay_is_dropped_once_the_delay_line_is_full()
+    {
+        await using var server = PingServer.Start(new PingServerOptions
+        {
+            LossProbability = 0, Delay = TimeSpan.FromMinutes(10), JitterDistribution = JitterDistribution.None, MaxDelayedBytes = 1_000,
+        });
+        using var flooder = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        for (var i = 0; i < 5; i++) flooder.SendTo(new byte[400], server.EndPoint);
+        // 2 × 400 B wait for their echo, 3 do not fit (the third drop is counted after the fifth datagram was received).
+        Assert.True(await WaitUntilAsync(() => server.Counters is { Received: 5, Dropped: 3 }), server.Counters.ToString());
+        Assert.Equal(2, server.Log.Count(e => e.Action == PingServerAction.Received) - server.Log.Count(e => e.Action == PingServerAction.Dropped));
+        await server.StopAsync(TimeSpan.FromMilliseconds(100)).WaitAsync(Bound);
+    }
 }
