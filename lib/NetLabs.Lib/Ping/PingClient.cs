@@ -29,7 +29,9 @@ public sealed class PingClient : IAsyncDisposable
 
     private readonly Socket _socket;
     private readonly Dictionary<int, Sent> _sent = new();
-    private readonly Channel<PingReply> _unsolicited = Channel.CreateUnbounded<PingReply>();
+    // Late, duplicate and unexpected datagrams wait here until the loop streams them; bounded, so a stranger flooding
+    // our port costs at most this many (the oldest go first).
+    private readonly Channel<PingReply> _unsolicited = Channel.CreateBounded<PingReply>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly CancellationTokenSource _stop = new();
     private Task? _receiveLoop;
 
