@@ -13,4 +13,4 @@ await using var server = LocalMailServer.Start(new LocalMailServerOptions
 });
 Console.WriteLine($"port {server.Port}");
 await Console.In.ReadToEndAsync();
-Console.WriteLine($"accepted {server.AcceptedCount}");
+Console.WriteLine($"accepted {server.Counters.MessagesAccepted}");
