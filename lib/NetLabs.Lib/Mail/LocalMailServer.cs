@@ -134,13 +134,21 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
             var refusal = active > Options.MaxSessions ? "too many sessions"
                 : fromAddress > Options.MaxSessionsPerAddress ? $"too many sessions from {address}"
                 : null;
-            var session = new SmtpServerSession(this, client, implicitTls, refusal);
+            // The session gives its place back as soon as its dialogue is over (before its 221 goes out), not when its
+            // task has wound down: a client that sends mail over and over on new connections is never counted twice.
+            var released = 0;
+            void Release()
+            {
+                if (Interlocked.Exchange(ref released, 1) != 0) return;
+                Interlocked.Decrement(ref _activeSessions);
+                CountSession(address, -1);
+            }
+            var session = new SmtpServerSession(this, client, implicitTls, refusal, Release);
             var task = Task.Run(() => session.RunAsync(_stopping.Token));
             lock (_sessions) _sessions.Add(task);
             _ = task.ContinueWith(t =>
             {
-                Interlocked.Decrement(ref _activeSessions);
-                CountSession(address, -1);
+                Release();
                 lock (_sessions) _sessions.Remove(t);
             }, TaskScheduler.Default);
         }

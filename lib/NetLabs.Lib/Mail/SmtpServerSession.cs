@@ -12,8 +12,11 @@ namespace NetLabs.Mail;
 /// is explicit: nothing → greeted (EHLO/HELO) → MAIL given → RCPT given → DATA. Replies are buffered and sent
 /// when no complete command is waiting, so pipelined commands get their replies in one packet.
 /// </summary>
-/// <remarks><paramref name="refusal"/>: why the server turns this connection away with 421 (too many sessions), or null.</remarks>
-internal sealed class SmtpServerSession(LocalMailServer server, Socket client, bool implicitTls, string? refusal)
+/// <remarks>
+/// <paramref name="refusal"/>: why the server turns this connection away with 421 (too many sessions), or null.
+/// <paramref name="dialogueEnded"/>: gives the session's place back to the server (called once the dialogue is over).
+/// </remarks>
+internal sealed class SmtpServerSession(LocalMailServer server, Socket client, bool implicitTls, string? refusal, Action dialogueEnded)
 {
     private enum State { Connected, Greeted, MailGiven, RcptGiven }
 
@@ -80,6 +83,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
             }
             finally
             {
+                dialogueEnded();
                 server.SessionEnded(_transcript);
                 await GracefulClose.CloseAsync(client, _stream).ConfigureAwait(false);
             }
@@ -118,6 +122,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
                 case "HELP": await ReplyAsync(214, "2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP VRFY QUIT").ConfigureAwait(false); break;
                 case "QUIT":
                     _quit = true;
+                    dialogueEnded(); // before the 221: the client may connect again the moment it reads it
                     await ReplyAsync(221, $"2.0.0 {_options.HostName} closing connection", flush: true).ConfigureAwait(false);
                     break;
                 case "EXPN" or "TURN" or "ETRN" or "BDAT" or "ATRN" or "SEND" or "SOML" or "SAML":
