@@ -36,7 +36,9 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
         Options = options;
         _listener = listener;
         _tlsListener = tlsListener;
+        ImplicitTlsPort = (tlsListener?.LocalEndPoint as IPEndPoint)?.Port;
         Certificate = certificate;
+        CertificateSha256 = certificate?.GetCertHashString(HashAlgorithmName.SHA256);
         _messages = new BoundedLog<ReceivedMessage>(options.MaxStoredMessages);
         _recentTranscripts = new BoundedLog<SmtpTranscript>(options.KeepTranscripts ? options.MaxKeptTranscripts : 0);
         // The table holds one entry per address that failed lately; sessions bound the rate it can grow at, this its size.
@@ -81,12 +83,12 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
     public LocalMailServerOptions Options { get; }
     public string Host => EndPoint.Address.ToString();
     /// <summary>The implicit TLS port actually bound, if enabled.</summary>
-    public int? ImplicitTlsPort => (_tlsListener?.LocalEndPoint as IPEndPoint)?.Port;
+    public int? ImplicitTlsPort { get; }
 
-    /// <summary>The self-signed certificate made at start (null when TLS is off).</summary>
+    /// <summary>The self-signed certificate made at start (null when TLS is off); disposed by <see cref="DisposeAsync"/>.</summary>
     public X509Certificate2? Certificate { get; }
     /// <summary>Its SHA-256 fingerprint: give it to a client to trust exactly this certificate.</summary>
-    public string? CertificateSha256 => Certificate?.GetCertHashString(HashAlgorithmName.SHA256);
+    public string? CertificateSha256 { get; }
 
     /// <summary>Client settings that trust this server's certificate (by its pinned fingerprint) and nothing more.</summary>
     public SmtpClientOptions TrustingClientOptions(SmtpClientOptions? options = null) =>
@@ -190,7 +192,14 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
     {
         Interlocked.Increment(ref _authFailures);
         if (client is not null) Throttle.Failed(client.Address.MapToIPv4());
-        if (IsLogging) Record(new MailServerLogEntry(DateTimeOffset.Now, MailServerEvent.AuthenticationFailed, client, $"for user {user}"));
+        if (IsLogging) Record(new MailServerLogEntry(DateTimeOffset.Now, MailServerEvent.AuthenticationFailed, client, $"for user {Printable(user)}"));
+    }
+
+    /// <summary>A user name as a client sent it, safe for one console line: control characters shown as '?', at most 64 characters.</summary>
+    private static string Printable(string text)
+    {
+        var shown = string.Concat(text.Take(64).Select(c => char.IsControl(c) ? '?' : c));
+        return text.Length > 64 ? shown + "…" : shown;
     }
 
     internal bool AuthenticationLockedOut(IPEndPoint? client)
@@ -209,7 +218,7 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
 
     /// <summary>
     /// Stops accepting, tells running sessions to end (they answer 421 "shutting down"), and waits for them at most
-    /// <paramref name="drain"/>; then the certificate is disposed.
+    /// <paramref name="drain"/>.
     /// </summary>
     protected override async Task StopCoreAsync(TimeSpan drain)
     {
@@ -220,6 +229,12 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
         lock (_sessions) running = [.. _sessions, .. _acceptLoops];
         try { await Task.WhenAll(running).WaitAsync(drain).ConfigureAwait(false); }
         catch (TimeoutException) { }
+    }
+
+    /// <summary>Stops (with the default drain), then frees the certificate.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync().ConfigureAwait(false);
         Certificate?.Dispose();
     }
 

@@ -59,8 +59,11 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
                     if (!implicitTls) await ReplyAsync(421, $"4.7.0 {_options.HostName} {refusal}, try again later", flush: true).ConfigureAwait(false);
                     return;
                 }
-                if (implicitTls) await HandshakeAsync().ConfigureAwait(false);
-                _reader.SwitchStream(_stream);
+                if (implicitTls)
+                {
+                    await HandshakeAsync().ConfigureAwait(false);
+                    _reader.SwitchStream(_stream); // nothing was read before the handshake: the TLS stream from its first byte
+                }
                 await ReplyAsync(220, $"{_options.HostName} ESMTP NetLabs local mail server", flush: true).ConfigureAwait(false);
                 await CommandLoopAsync(stopping).ConfigureAwait(false);
             }

@@ -119,6 +119,22 @@ public class OutsideTestingTests
     }
 
     [Fact]
+    public async Task A_user_name_with_control_characters_is_logged_on_one_line()
+    {
+        var ct = MailTestKit.Deadline();
+        await using var server = MailTestKit.StartServer(o => o with { AllowAuthenticationWithoutTls = true });
+        var lines = new List<string>();
+        server.Logged += entry => { lock (lines) lines.Add(entry.ToString()); };
+        await using var c = await RawConnection.OpenAsync(server.Port, ct);
+        await c.CodeAsync(ct);
+        await c.CommandAsync("EHLO x", ct);
+        Assert.Equal(535, await c.CommandAsync("AUTH PLAIN " + AuthPlain("eve\r\n12:00:00 accepted #1 from forged", "x"), ct));
+        var line = Assert.Single(lines);
+        Assert.DoesNotContain(line, char.IsControl);
+        Assert.Contains("failed login for user eve??12:00:00", line);
+    }
+
+    [Fact]
     public async Task A_lock_out_ends_when_the_window_has_passed()
     {
         var ct = MailTestKit.Deadline();
@@ -305,8 +321,10 @@ public class OutsideTestingTests
         var first = server.StopAsync(TimeSpan.FromSeconds(5), ct);
         var second = server.StopAsync(TimeSpan.FromSeconds(5), ct);
         await Task.WhenAll(first, second).WaitAsync(ct);
+        Assert.Contains("Stopped", server.ToHtml()); // a notebook shows the server after stopping it
         await server.DisposeAsync();
         Assert.Equal(ServerState.Stopped, server.State);
+        Assert.Contains(server.CertificateSha256!, server.ToString());
         Assert.True(server.Completion.IsCompletedSuccessfully);
         // Stopped servers free their port: a new one can take it.
         await using var again = LocalMailServer.Start(new LocalMailServerOptions { Port = server.Port, EnableStartTls = false });
