@@ -66,6 +66,8 @@ public sealed record LocalMailServerOptions
     public string? EmlDirectory { get; init; }
     /// <summary>Keep a transcript of every session (costs a little speed).</summary>
     public bool KeepTranscripts { get; init; } = true;
+    /// <summary>Lines kept of one session's transcript (the first ones: a session that goes on forever stays bounded).</summary>
+    public int MaxTranscriptLines { get; init; } = 1000;
     /// <summary>Transcripts of the latest sessions kept in <see cref="LocalMailServer.RecentTranscripts"/>.</summary>
     public int MaxKeptTranscripts { get; init; } = 50;
 
@@ -92,6 +94,7 @@ public sealed record LocalMailServerOptions
         Require(IdleTimeout > TimeSpan.Zero, "IdleTimeout must be longer than zero.");
         Require(MaxErrors >= 1, "MaxErrors must be at least 1.");
         Require(MaxStoredMessages >= 0, "MaxStoredMessages cannot be negative (0 keeps none).");
+        Require(MaxTranscriptLines >= 10, "MaxTranscriptLines must be at least 10.");
         Require(MaxKeptTranscripts >= 0, "MaxKeptTranscripts cannot be negative (0 keeps none).");
     }
 }

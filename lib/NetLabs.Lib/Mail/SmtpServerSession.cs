@@ -21,7 +21,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
     private enum State { Connected, Greeted, MailGiven, RcptGiven }
 
     private readonly LocalMailServerOptions _options = server.Options;
-    private readonly SmtpTranscript? _transcript = server.Options.KeepTranscripts ? new SmtpTranscript { Title = "Server side" } : null;
+    private readonly SmtpTranscript? _transcript = server.Options.KeepTranscripts ? new SmtpTranscript { Title = "Server side", MaxLines = server.Options.MaxTranscriptLines } : null;
     private readonly ArrayBufferWriter<byte> _output = new(1024);
     private readonly List<string> _recipients = [];
     private Stream _stream = null!;

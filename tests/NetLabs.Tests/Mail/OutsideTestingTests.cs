@@ -309,6 +309,25 @@ public class OutsideTestingTests
     }
 
     [Fact]
+    public async Task A_session_that_never_ends_keeps_a_bounded_transcript()
+    {
+        var ct = MailTestKit.Deadline();
+        await using var server = MailTestKit.StartServer(o => o with { MaxTranscriptLines = 50 });
+        await using (var c = await RawConnection.OpenAsync(server.Port, ct))
+        {
+            await c.CodeAsync(ct);
+            await c.WriteAsync(string.Concat(Enumerable.Repeat("NOOP\r\n", 500)), ct);
+            for (var i = 0; i < 500; i++) Assert.Equal(250, await c.CodeAsync(ct));
+            Assert.Equal(221, await c.CommandAsync("QUIT", ct));
+        }
+        await server.StopAsync(TimeSpan.FromSeconds(5), ct);
+        var transcript = Assert.Single(server.RecentTranscripts);
+        Assert.Equal(50, transcript.Entries.Count);
+        Assert.Contains("transcript full", transcript.Entries[^1].Text);
+        Assert.True(transcript.DroppedLines > 900, transcript.DroppedLines.ToString());
+    }
+
+    [Fact]
     public async Task Stop_is_idempotent_and_a_taken_port_is_a_ServerStartException()
     {
         var ct = MailTestKit.Deadline();
