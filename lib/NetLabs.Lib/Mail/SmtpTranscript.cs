@@ -24,11 +24,34 @@ public sealed class SmtpTranscript : IHtmlDisplay
     private readonly List<SmtpTranscriptEntry> _entries = [];
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
+    private long _dropped;
+
     public string Title { get; init; } = "SMTP transcript";
+
+    /// <summary>
+    /// Lines kept at most (the first ones; later lines are only counted in <see cref="DroppedLines"/>), so that a
+    /// session that never ends (NOOP forever) cannot grow its transcript without bound. 0 = no limit.
+    /// </summary>
+    public int MaxLines { get; init; }
+
+    /// <summary>Lines not kept because <see cref="MaxLines"/> was reached.</summary>
+    public long DroppedLines => Interlocked.Read(ref _dropped);
 
     public IReadOnlyList<SmtpTranscriptEntry> Entries { get { lock (_entries) return _entries.ToArray(); } }
 
-    public void Add(SmtpParty party, string text) { lock (_entries) _entries.Add(new(party, text, _clock.Elapsed)); }
+    public void Add(SmtpParty party, string text)
+    {
+        lock (_entries)
+        {
+            if (MaxLines > 0 && _entries.Count >= MaxLines)
+            {
+                if (Interlocked.Increment(ref _dropped) == 1)
+                    _entries[^1] = new(SmtpParty.Note, $"transcript full ({MaxLines} lines): further lines are counted, not kept", _clock.Elapsed);
+                return;
+            }
+            _entries.Add(new(party, text, _clock.Elapsed));
+        }
+    }
 
     public void Client(string text) => Add(SmtpParty.Client, text);
     public void Server(SmtpReply reply)
