@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NetLabs.Cli.CommandLine;
+using NetLabs.Hosting;
 using NetLabs.Web;
 
 namespace NetLabs.Cli.Web;
@@ -19,32 +20,21 @@ internal static class WebCommands
         var command = new Command("serve", "Serve a folder over HTTP; prints an access-log line per request. Ctrl+C stops it.") { root, port, bind, mode };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
-            WebServer server;
-            try
+            await using var server = WebServer.Start(new WebServerOptions
             {
-                server = WebServer.Start(new WebServerOptions
-                {
-                    Root = result.GetValue(root) ?? DefaultRoot(),
-                    Port = result.GetValue(port),
-                    BindAddress = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
-                    Mode = result.GetValue(mode) == "concurrent" ? WebServerMode.Concurrent : WebServerMode.Sequential,
-                });
-            }
-            catch (WebServerException failure)
-            {
-                throw new CliFailure(failure.InnerException is { } inner && CliRunner.Describe(inner) is { } reason ? reason : failure.Message);
-            }
-            await using (server)
-            {
-                server.RequestLogged += entry => Terminal.Line(entry.ToString());
-                Terminal.Line($"web server ({server.Mode.ToString().ToLowerInvariant()}) serving {server.RealRoot} at {server.Url}");
-                if (server.EndPoint.Address.Equals(System.Net.IPAddress.Any))
-                    Terminal.Line("reachable at " + string.Join(", ", WebServer.LocalAddresses().Select(a => $"http://{a}:{server.Port}/")));
-                await CliRunner.UntilStoppedAsync(ct);
-                await server.StopAsync(TimeSpan.FromSeconds(5));
-                Terminal.Line($"web server stopped after {server.Statistics.Requests} request(s).");
-                return 0;
-            }
+                Root = result.GetValue(root) ?? DefaultRoot(),
+                Port = result.GetValue(port),
+                Address = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
+                Mode = result.GetValue(mode) == "concurrent" ? WebServerMode.Concurrent : WebServerMode.Sequential,
+            });
+            server.Logged += entry => Terminal.Line(entry.ToString());
+            Terminal.Line($"web server ({server.Mode.ToString().ToLowerInvariant()}) serving {server.RealRoot} at {server.Url}");
+            if (server.EndPoint.Address.Equals(System.Net.IPAddress.Any))
+                Terminal.Line("reachable at " + string.Join(", ", Listener.LocalAddresses().Select(a => $"http://{a}:{server.Port}/")));
+            await CliRunner.UntilStoppedAsync(ct);
+            await server.StopAsync(TimeSpan.FromSeconds(5));
+            Terminal.Line($"web server stopped after {server.Counters.Requests} request(s).");
+            return 0;
         }, cancellationToken));
         return command;
     }

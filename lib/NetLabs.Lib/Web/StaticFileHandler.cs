@@ -58,7 +58,9 @@ public sealed class StaticFileHandler
                     var received = await socket.ReceiveAsync(buffer.AsMemory(filled, _limits.MaxHeaderBytes - filled), SocketFlags.None).ConfigureAwait(false);
                     if (received == 0)
                     {
-                        if (filled > 0) connection.Log("-", "-", 400, 0, Elapsed(started), "client closed in the middle of a request");
+                        if (filled > 0 && connection.TimedOut)
+                            connection.Log("-", "-", 408, 0, Elapsed(started), "request head not complete in time: closed");
+                        else if (filled > 0) connection.Log("-", "-", 400, 0, Elapsed(started), "client closed in the middle of a request");
                         return;
                     }
                     if (filled == 0)
