@@ -82,6 +82,10 @@ public sealed class HttpRequest
         }
     }
 
+    /// <summary>The client waits for "100 Continue" before it sends its body ("Expect: 100-continue", HTTP/1.1).</summary>
+    public bool ExpectsContinue =>
+        MinorVersion >= 1 && Header("Expect") is { } expect && expect.Trim().Equals("100-continue", StringComparison.OrdinalIgnoreCase);
+
     public override string ToString() => $"{Method} {Target} {Version}";
 
     /// <summary>
