@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
@@ -73,11 +72,7 @@ public sealed class StaticFileHandler
         try
         {
             // (3) Skip the body, if any.
-            if (!await reader.SkipBodyAsync(request).ConfigureAwait(false))
-            {
-                connection.Log(request.Method, request.Target, 0, 0, reader.Elapsed, connection.TimedOut ? "timed out" : "client went away");
-                return false;
-            }
+            if (!await reader.SkipBodyAsync(request).ConfigureAwait(false)) return Abandoned(connection, reader, request);
 
             // (4) Answer.
             var keepAlive = request.WantsKeepAlive && _options.Mode == WebServerMode.Concurrent && !connection.IsStopping;
@@ -93,9 +88,15 @@ public sealed class StaticFileHandler
         }
         catch (Exception e) when (WebServer.IsDisconnection(e) || connection.TimedOut)
         {
-            connection.Log(request.Method, request.Target, 0, 0, reader.Elapsed, connection.TimedOut ? "timed out" : "client went away");
-            return false;
+            return Abandoned(connection, reader, request);
         }
+    }
+
+    /// <summary>Logs a request whose answer could not be completed (status 0); the connection closes.</summary>
+    private static bool Abandoned(WebConnection connection, RequestReader reader, HttpRequest request)
+    {
+        connection.Log(request.Method, request.Target, 0, 0, reader.Elapsed, connection.TimedOut ? "timed out" : "client went away");
+        return false;
     }
 
     /// <summary>Step (1): what waiting for a head ended with; a request cut short is logged here.</summary>
