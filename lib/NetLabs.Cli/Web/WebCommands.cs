@@ -13,7 +13,7 @@ internal static class WebCommands
     private static Command Serve()
     {
         var root = new Option<string?>("--root") { Description = "Folder to serve (default: the repository's data/www, else the current folder)." };
-        var port = new Option<int>("--port") { Description = "TCP port (the lab's 6789; 0 = any free port).", DefaultValueFactory = _ => 6789 };
+        var port = new Option<int>("--port") { Description = $"TCP port (the lab's {WebServerOptions.LabPort}; 0 = any free port).", DefaultValueFactory = _ => WebServerOptions.LabPort };
         var bind = new Option<string>("--bind") { Description = "Address to listen on; 0.0.0.0 for the room's network.", DefaultValueFactory = _ => "127.0.0.1" };
         var mode = new Option<string>("--mode") { Description = "sequential (the lab's main exercise, one client at a time) or concurrent.", DefaultValueFactory = _ => "sequential" };
         var command = new Command("serve", "Serve a folder over HTTP; prints an access-log line per request. Ctrl+C stops it.") { root, port, bind, mode };

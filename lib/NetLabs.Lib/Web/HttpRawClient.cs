@@ -36,6 +36,8 @@ public sealed record HttpRawRequestOptions
 /// response the way HTTP/1.1 says it ends (Content-Length, chunked, or the server closing), and keeps every
 /// byte sent and received so the exchange can be shown as it was on the wire.
 /// <code>var exchange = await HttpRawClient.GetAsync("localhost", 6789, "HelloWorld.html");</code>
+/// No complete, well-formed response within the timeout is an <see cref="HttpClientException"/> that carries what was
+/// sent and what did arrive; a connection that cannot be made at all is the system's SocketException.
 /// </summary>
 public static class HttpRawClient
 {
