@@ -18,7 +18,7 @@ using var shutdown = new CancellationTokenSource();
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 CliRunner.Shutdown = shutdown.Token;
-var parsed = root.Parse(args);
+var parsed = root.Parse(args.Length == 0 ? ["--help"] : args); // a bare "netlabs" shows what it can do
 if (parsed.Errors.Count > 0)
 {
     // One line, like every other failure: System.CommandLine would follow the error with the whole help text.
