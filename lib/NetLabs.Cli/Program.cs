@@ -19,7 +19,14 @@ using var shutdown = new CancellationTokenSource();
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 CliRunner.Shutdown = shutdown.Token;
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+var parsed = root.Parse(args.Length == 0 ? ["--help"] : args); // a bare "netlabs" shows what it can do
+if (parsed.Errors.Count > 0)
+{
+    // One line, like every other failure: System.CommandLine would follow the error with the whole help text.
+    Console.Error.WriteLine($"netlabs: {parsed.Errors[0].Message} (see --help)");
+    return 2;
+}
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 void Stop(PosixSignalContext context)
 {
