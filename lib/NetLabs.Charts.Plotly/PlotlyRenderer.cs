@@ -7,7 +7,8 @@ namespace NetLabs.Charts.Plotly;
 
 /// <summary>
 /// Entry points called by NetLabs.Lib across the AssemblyLoadContext boundary. Only BCL types cross it:
-/// a chart specification as JSON goes in, Plotly figure JSON (or plotly.js itself) comes out.
+/// a chart specification as JSON goes in, Plotly figure JSON comes out.
+/// (The plotly.js that draws the figures is NetLabs.Lib's own smaller bundle, not the one inside Plotly.NET.)
 /// </summary>
 public static class PlotlyRenderer
 {
@@ -35,21 +36,6 @@ public static class PlotlyRenderer
         if (spec.BarMode is { } barMode) layout["barmode"] = barMode;
         return figure.ToJsonString();
     }
-
-    /// <summary>The plotly.js bundled with Plotly.NET (the version its figures are written for).</summary>
-    public static string PlotlyJs()
-    {
-        using var stream = typeof(GenericChart).Assembly.GetManifestResourceStream(BundledPlotlyJs)!;
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
-
-    /// <summary>The plotly.js version, from the bundled resource name (e.g. "2.28.0").</summary>
-    public static string PlotlyJsVersion() => BundledPlotlyJs.Replace("Plotly.NET.plotly-", "").Replace(".min.js", "");
-
-    /// <summary>The resource name of the plotly.js that Plotly.NET embeds, e.g. "Plotly.NET.plotly-2.28.0.min.js".</summary>
-    private static readonly string BundledPlotlyJs =
-        typeof(GenericChart).Assembly.GetManifestResourceNames().Single(n => n.EndsWith(".min.js", StringComparison.Ordinal));
 
     private static JsonObject Axis(JsonNode? existing, string? title)
     {
