@@ -102,6 +102,18 @@ public sealed class ChartTests
     }
 
     [Fact]
+    public void Figures_are_written_short_numbers_and_only_the_template_parts_they_use()
+    {
+        var json = new Chart("seq", Trace.Markers("rtt", [1, 2, 3], [0.5, 1, 1.5])).ToFigureJson();
+        Assert.Contains("\"x\":[1,2,3]", json);
+        var template = JsonNode.Parse(json)!["layout"]!["template"]!;
+        Assert.Equal(["scatter"], template["data"]!.AsObject().Select(d => d.Key));
+        Assert.NotNull(template["layout"]!["xaxis"]);   // the look of 2-D axes stays
+        Assert.Null(template["layout"]!["scene"]);       // 3-D defaults go
+        Assert.True(json.Length < 3_000, $"a three-point chart is {json.Length} characters");
+    }
+
+    [Fact]
     public void A_chart_needs_a_trace_and_unknown_kinds_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new Chart("empty"));

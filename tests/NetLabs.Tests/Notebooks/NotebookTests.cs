@@ -21,6 +21,43 @@ public sealed class NotebookTests(RealKernel kernel)
         Assert.True(run.Succeeded, run.Describe());
     }
 
+    /// <summary>What a student uploads when they hand in an executed lab: 1.5 MB at most (plotly.js included).</summary>
+    private const long MaxExecutedNotebookBytes = 1_500_000;
+
+    [Theory]
+    [MemberData(nameof(LabNotebooks))]
+    public async Task Executed_notebook_is_light_to_save_and_carries_plotly_js_once_at_most(string notebook)
+    {
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, notebook));
+        Assert.True(run.Succeeded, run.Describe());
+        var bytes = new FileInfo(run.ExecutedNotebook!).Length;
+        Assert.True(bytes <= MaxExecutedNotebookBytes, $"{notebook} executed is {bytes:N0} bytes, more than {MaxExecutedNotebookBytes:N0}");
+        var text = await File.ReadAllTextAsync(run.ExecutedNotebook!);
+        var copies = CountOf(text, PlotlyJsHeader);
+        var charts = CountOf(text, "Plotly.newPlot");
+        Assert.Equal(charts > 0 ? 1 : 0, copies);
+    }
+
+    [Fact]
+    public async Task A_notebook_without_charts_carries_no_plotly_js()
+    {
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, "03-smtp.ipynb"));
+        Assert.True(run.Succeeded, run.Describe());
+        var text = await File.ReadAllTextAsync(run.ExecutedNotebook!);
+        Assert.DoesNotContain(PlotlyJsHeader, text);
+        Assert.DoesNotContain("Plotly.newPlot", text);
+        Assert.True(new FileInfo(run.ExecutedNotebook!).Length < 200_000);
+    }
+
+    private const string PlotlyJsHeader = "* plotly.js (cartesian - minified)";
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
     [Fact]
     public async Task A_deliberately_broken_cell_fails_the_run_and_is_named()
     {
