@@ -24,7 +24,20 @@ public static class Notebook
         if (Interlocked.Exchange(ref _initialized, 1) == 0)
             Formatter.Register<IHtmlDisplay>((value, writer) => writer.Write(value.ToHtml()), HtmlFormatter.MimeType);
         PlotlyJs.ForgetPage();
-        return Environment(ChartRenderer.Shared);
+        var environment = Environment(ChartRenderer.Shared);
+        _ = Task.Run(WarmUpCharts);
+        return environment;
+    }
+
+    /// <summary>
+    /// Plotly.NET's first figure costs most of a second (JIT of F# code): build a throwaway one on a spare core while
+    /// the next cells run, so the notebook's first chart does not wait for it. A failure here shows again, with its
+    /// message, at the first real chart.
+    /// </summary>
+    private static void WarmUpCharts()
+    {
+        try { _ = new Chart("warm-up", Trace.Markers("", [0], [0])).ToFigureJson(); }
+        catch (Exception) { /* reported by the first real chart */ }
     }
 
     /// <summary>The environment this notebook runs in, as a small table.</summary>
