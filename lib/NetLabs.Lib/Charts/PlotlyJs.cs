@@ -26,19 +26,19 @@ public static partial class PlotlyJs
     /// The loader the first time it is asked for after <see cref="ForgetPage"/> (or ever), "" after that: the first
     /// chart of a notebook carries plotly.js, the others draw with the copy already in the page.
     /// </summary>
-    public static string LoaderForFirstChart() => Interlocked.Exchange(ref _inPage, 1) == 0 ? LoaderHtml() : "";
+    internal static string LoaderForFirstChart() => Interlocked.Exchange(ref _inPage, 1) == 0 ? LoaderHtml() : "";
 
     /// <summary>
     /// A new page begins (the notebook's setup cell runs again, as Run All does): the next chart carries plotly.js again,
     /// so a notebook saved after Run All always holds it in its first chart.
     /// </summary>
-    public static void ForgetPage() => Interlocked.Exchange(ref _inPage, 0);
+    internal static void ForgetPage() => Interlocked.Exchange(ref _inPage, 0);
 
     /// <summary>
     /// A script that defines window.Plotly (unless the page has it already) and then draws every chart that was waiting.
     /// require.js (classic Jupyter) would capture plotly's UMD bundle as an AMD module, so define is hidden while it runs.
     /// </summary>
-    public static string LoaderHtml() => $$"""
+    internal static string LoaderHtml() => $$"""
         <script type="text/javascript">
         (function () {
           if (!window.Plotly) {
