@@ -10,7 +10,8 @@ await using var server = LocalMailServer.Start(new LocalMailServerOptions
     KeepTranscripts = false,
     MaxStoredMessages = 0,
     MaxSessions = 1024,
+    MaxSessionsPerAddress = 1024, // smtp-source sends every session from 127.0.0.1
 });
 Console.WriteLine($"port {server.Port}");
 await Console.In.ReadToEndAsync();
-Console.WriteLine($"accepted {server.AcceptedCount}");
+Console.WriteLine($"accepted {server.Counters.MessagesAccepted}");

@@ -11,9 +11,9 @@ var accessLog = args.Length > 3 && args[3] == "log" ? 1000 : 0;
 
 await using var server = WebServer.Start(new WebServerOptions
 {
-    Root = root, Port = port, Mode = mode, BindAddress = IPAddress.Loopback, AccessLogCapacity = accessLog,
+    Root = root, Port = port, Mode = mode, Address = IPAddress.Loopback, LogCapacity = accessLog,
     Diagnostics = message => Console.Error.WriteLine(message),
 });
 Console.WriteLine(server.Url);
 await Console.In.ReadToEndAsync();
-Console.WriteLine($"served {server.Statistics.Requests} requests on {server.Statistics.ConnectionsAccepted} connections");
+Console.WriteLine($"served {server.Counters.Requests} requests on {server.Counters.ConnectionsAccepted} connections");

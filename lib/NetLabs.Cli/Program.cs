@@ -12,13 +12,21 @@ root.Subcommands.Add(NetLabs.Cli.Ping.PingCommands.CreatePing());
 root.Subcommands.Add(NetLabs.Cli.Ping.PingCommands.CreateHeartbeat());
 root.Subcommands.Add(NetLabs.Cli.Mail.MailCommands.Create());
 root.Subcommands.Add(NotebooksCommand.Create());
+root.Subcommands.Add(NetLabs.Cli.Jupyter.JupyterCommands.Create());
 // Ctrl+C (SIGINT) and SIGTERM cancel the running command, which then stops its server cleanly and says so
 // (CliRunner links this token); System.CommandLine's own handling would give up after a fixed timeout.
 using var shutdown = new CancellationTokenSource();
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 CliRunner.Shutdown = shutdown.Token;
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+var parsed = root.Parse(args.Length == 0 ? ["--help"] : args); // a bare "netlabs" shows what it can do
+if (parsed.Errors.Count > 0)
+{
+    // One line, like every other failure: System.CommandLine would follow the error with the whole help text.
+    Console.Error.WriteLine($"netlabs: {parsed.Errors[0].Message} (see --help)");
+    return 2;
+}
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 void Stop(PosixSignalContext context)
 {

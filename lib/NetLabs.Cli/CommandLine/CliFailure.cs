@@ -39,6 +39,7 @@ public static class CliRunner
     public static string? Describe(Exception error) => error switch
     {
         CliFailure failure => failure.Message,
+        NetLabs.Hosting.NetLabsException netlabs => netlabs.Message, // the library's sentence, never rewritten
         SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => "the port is already in use (another server is running there; pick another --port or stop it).",
         SocketException { SocketErrorCode: SocketError.AddressNotAvailable } => "that --bind address is not an address of this machine.",
         SocketException { SocketErrorCode: SocketError.AccessDenied } => "not allowed to use that port (ports below 1024 need administrator rights).",

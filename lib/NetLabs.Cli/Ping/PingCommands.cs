@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using NetLabs.Cli.CommandLine;
@@ -24,15 +25,15 @@ internal static class PingCommands
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var target = result.GetValue(host) ?? throw new CliFailure("give the server: netlabs ping HOST (or netlabs ping serve to run one).", 2);
-            var address = await Endpoints.ResolveAsync(target, ct);
-            var options = new PingClientOptions(new IPEndPoint(address, result.GetValue(port)))
+            // Every option is checked before the host is looked up: a typo is told at once, in one line.
+            var serverPort = ClientPort(result.GetValue(port));
+            var pings = Within(result.GetValue(count), "--count", 1, MaxPings);
+            var wait = Endpoints.Duration(result.GetValue(timeout)!, "--timeout", TimeSpan.FromMilliseconds(1), PingClientOptions.MaxWait);
+            var every = Endpoints.Duration(result.GetValue(interval)!, "--interval", TimeSpan.Zero, PingClientOptions.MaxWait);
+            var options = new PingClientOptions(new IPEndPoint(await Endpoints.ResolveAsync(target, ct), serverPort))
             {
-                Count = result.GetValue(count),
-                Timeout = Endpoints.Duration(result.GetValue(timeout)!, "--timeout"),
-                Interval = Endpoints.Duration(result.GetValue(interval)!, "--interval"),
-                LateReplyGrace = TimeSpan.FromMilliseconds(200),
+                Count = pings, Timeout = wait, Interval = every, LateReplyGrace = TimeSpan.FromMilliseconds(200),
             };
-            if (options.Timeout <= TimeSpan.Zero) throw new CliFailure("--timeout must be more than 0.", 2);
             var asJson = result.GetValue(json);
             if (!asJson) Terminal.Line($"PING {target} ({options.Server}): {options.Count} pings, timeout {options.Timeout.TotalSeconds:0.###} s");
             var replies = new List<PingReply>();
@@ -82,30 +83,22 @@ internal static class PingCommands
         };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
-            PingServer server;
-            try
+            var server = PingServer.Start(new PingServerOptions
             {
-                server = PingServer.Start(new PingServerOptions
-                {
-                    Address = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
-                    Port = result.GetValue(port),
-                    LossProbability = result.GetValue(loss),
-                    Delay = TimeSpan.FromMilliseconds(result.GetValue(delay)),
-                    Jitter = TimeSpan.FromMilliseconds(result.GetValue(jitter)),
-                    DuplicateProbability = result.GetValue(duplicates),
-                    Seed = result.GetValue(seed),
-                });
-            }
-            catch (ArgumentOutOfRangeException invalid)
-            {
-                throw new CliFailure(invalid.Message.Split(Environment.NewLine)[0], 2);
-            }
+                Address = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
+                Port = result.GetValue(port),
+                LossProbability = Probability(result.GetValue(loss), "--loss"),
+                Delay = Milliseconds(result.GetValue(delay), "--delay-ms"),
+                Jitter = Milliseconds(result.GetValue(jitter), "--jitter-ms"),
+                DuplicateProbability = Probability(result.GetValue(duplicates), "--duplicates"),
+                Seed = result.GetValue(seed),
+            });
             await using (server)
             {
                 Terminal.Line($"ping server listening on udp {server.EndPoint} (loss {server.Options.LossProbability:0.###}, delay {server.Options.Delay.TotalMilliseconds:0.#} ms + jitter {server.Options.Jitter.TotalMilliseconds:0.#} ms)");
                 if (!result.GetValue(quiet)) server.Logged += entry => Terminal.Line(entry.ToString());
                 await CliRunner.UntilStoppedAsync(ct);
-                await server.StopAsync(TimeSpan.FromSeconds(2));
+                await server.StopAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
                 var counters = server.Counters;
                 Terminal.Line($"ping server stopped: {counters.Received} received, {counters.Dropped} dropped, {counters.Echoed} echoed, {counters.Duplicated} duplicated.");
                 return 0;
@@ -129,13 +122,13 @@ internal static class PingCommands
             {
                 Address = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
                 Port = result.GetValue(servePort),
-                StoppedAfter = Endpoints.Duration(result.GetValue(stoppedAfter)!, "--stopped-after"),
+                StoppedAfter = Endpoints.Duration(result.GetValue(stoppedAfter)!, "--stopped-after", TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1)),
             });
             Terminal.Line($"heartbeat server listening on udp {server.EndPoint}");
-            server.EventRaised += e => Terminal.Line(e.ToString());
+            server.Logged += e => Terminal.Line(e.ToString());
             server.ClientStopped += c => Terminal.Styled($"client {c.Client} stopped: {c.Received} received, {c.Lost} lost, {c.Reordered} reordered, {c.Duplicates} duplicates", "yellow");
             await CliRunner.UntilStoppedAsync(ct);
-            await server.StopAsync();
+            await server.StopAsync(TimeSpan.Zero, CancellationToken.None);
             Terminal.Table(server.ToTable());
             return 0;
         }, cancellationToken));
@@ -153,13 +146,16 @@ internal static class PingCommands
         };
         send.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
+            var clientId = result.GetValue(id)!;
+            if (HeartbeatMessage.ClientIdProblem(clientId) is { } problem) throw new CliFailure($"--id: {problem}", 2);
+            var serverPort = ClientPort(result.GetValue(port));
+            var every = Endpoints.Duration(result.GetValue(interval)!, "--interval", HeartbeatClientOptions.MinInterval, HeartbeatClientOptions.MaxInterval);
+            var howMany = result.GetValue(count) is { } n ? Within(n, "--count", 1, int.MaxValue) : (int?)null;
+            var skipShare = Probability(result.GetValue(skip), "--skip");
             var address = await Endpoints.ResolveAsync(result.GetValue(host)!, ct);
-            using var client = new HeartbeatClient(new HeartbeatClientOptions(new IPEndPoint(address, result.GetValue(port)), result.GetValue(id)!)
+            using var client = new HeartbeatClient(new HeartbeatClientOptions(new IPEndPoint(address, serverPort), clientId)
             {
-                Interval = Endpoints.Duration(result.GetValue(interval)!, "--interval"),
-                Count = result.GetValue(count),
-                SkipProbability = result.GetValue(skip),
-                Seed = result.GetValue(seed),
+                Interval = every, Count = howMany, SkipProbability = skipShare, Seed = result.GetValue(seed),
             });
             Terminal.Line($"sending heartbeats as '{client.Options.ClientId}' to {client.Options.Server} every {client.Options.Interval.TotalSeconds:0.###} s");
             try
@@ -174,4 +170,20 @@ internal static class PingCommands
         }, cancellationToken));
         return new Command("heartbeat", "The UDP heartbeat (lab 2, optional part).") { serve, send };
     }
+
+    /// <summary>The most pings one run sends (a day of one per 100 ms).</summary>
+    private const int MaxPings = 1_000_000;
+
+    /// <summary>A server's port for a client: 1–65535 (0 means "any" only when listening).</summary>
+    private static int ClientPort(int port) => Within(port, "--port", 1, 65535);
+
+    private static int Within(int value, string option, int min, int max) =>
+        value >= min && value <= max ? value : throw new CliFailure($"{option} {value} is out of range: give {min} to {max}.", 2);
+
+    private static double Probability(double value, string option) =>
+        value is >= 0 and <= 1 ? value : throw new CliFailure(string.Create(CultureInfo.InvariantCulture, $"{option} {value} is not a probability: give 0 to 1 (e.g. 0.25)."), 2);
+
+    private static TimeSpan Milliseconds(double value, string option) =>
+        value >= 0 && value <= PingServerOptions.MaxDelay.TotalMilliseconds ? TimeSpan.FromMilliseconds(value)
+            : throw new CliFailure(string.Create(CultureInfo.InvariantCulture, $"{option} {value} is out of range: give 0 to {PingServerOptions.MaxDelay.TotalMilliseconds:0} ms."), 2);
 }

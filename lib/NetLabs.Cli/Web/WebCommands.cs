@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NetLabs.Cli.CommandLine;
+using NetLabs.Hosting;
 using NetLabs.Web;
 
 namespace NetLabs.Cli.Web;
@@ -12,39 +13,32 @@ internal static class WebCommands
     private static Command Serve()
     {
         var root = new Option<string?>("--root") { Description = "Folder to serve (default: the repository's data/www, else the current folder)." };
-        var port = new Option<int>("--port") { Description = "TCP port (the lab's 6789; 0 = any free port).", DefaultValueFactory = _ => 6789 };
+        var port = new Option<int>("--port") { Description = $"TCP port (the lab's {WebServerOptions.LabPort}; 0 = any free port).", DefaultValueFactory = _ => WebServerOptions.LabPort };
         var bind = new Option<string>("--bind") { Description = "Address to listen on; 0.0.0.0 for the room's network.", DefaultValueFactory = _ => "127.0.0.1" };
         var mode = new Option<string>("--mode") { Description = "sequential (the lab's main exercise, one client at a time) or concurrent.", DefaultValueFactory = _ => "sequential" };
-        mode.AcceptOnlyFromAmong("sequential", "concurrent");
         var command = new Command("serve", "Serve a folder over HTTP; prints an access-log line per request. Ctrl+C stops it.") { root, port, bind, mode };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
-            WebServer server;
-            try
+            await using var server = WebServer.Start(new WebServerOptions
             {
-                server = WebServer.Start(new WebServerOptions
+                Root = result.GetValue(root) ?? DefaultRoot(),
+                Port = result.GetValue(port),
+                Address = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
+                Mode = result.GetValue(mode) switch
                 {
-                    Root = result.GetValue(root) ?? DefaultRoot(),
-                    Port = result.GetValue(port),
-                    BindAddress = CliRunner.ParseAddress(result.GetValue(bind)!, "--bind"),
-                    Mode = result.GetValue(mode) == "concurrent" ? WebServerMode.Concurrent : WebServerMode.Sequential,
-                });
-            }
-            catch (WebServerException failure)
-            {
-                throw new CliFailure(failure.InnerException is { } inner && CliRunner.Describe(inner) is { } reason ? reason : failure.Message);
-            }
-            await using (server)
-            {
-                server.RequestLogged += entry => Terminal.Line(entry.ToString());
-                Terminal.Line($"web server ({server.Mode.ToString().ToLowerInvariant()}) serving {server.RealRoot} at {server.Url}");
-                if (server.EndPoint.Address.Equals(System.Net.IPAddress.Any))
-                    Terminal.Line("reachable at " + string.Join(", ", WebServer.LocalAddresses().Select(a => $"http://{a}:{server.Port}/")));
-                await CliRunner.UntilStoppedAsync(ct);
-                await server.StopAsync(TimeSpan.FromSeconds(5));
-                Terminal.Line($"web server stopped after {server.Statistics.Requests} request(s).");
-                return 0;
-            }
+                    "sequential" => WebServerMode.Sequential,
+                    "concurrent" => WebServerMode.Concurrent,
+                    var other => throw new CliFailure($"--mode '{other}' is not a mode: give sequential or concurrent.", 2),
+                },
+            });
+            server.Logged += entry => Terminal.Line(entry.ToString());
+            Terminal.Line($"web server ({server.Mode.ToString().ToLowerInvariant()}) serving {server.RealRoot} at {server.Url}");
+            if (server.EndPoint.Address.Equals(System.Net.IPAddress.Any))
+                Terminal.Line("reachable at " + string.Join(", ", Listener.LocalAddresses().Select(a => $"http://{a}:{server.Port}/")));
+            await CliRunner.UntilStoppedAsync(ct);
+            await server.StopAsync(TimeSpan.FromSeconds(5));
+            Terminal.Line($"web server stopped after {server.Counters.Requests} request(s).");
+            return 0;
         }, cancellationToken));
         return command;
     }
@@ -64,12 +58,18 @@ internal static class WebCommands
         };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
-            var exchange = await Terminal.WhileAsync("waiting for the server …", () => HttpRawClient.GetAsync(result.GetValue(host)!, result.GetValue(port), result.GetValue(path)!,
-                new HttpRawRequestOptions
-                {
-                    Method = result.GetValue(head) ? "HEAD" : "GET",
-                    Timeout = Endpoints.Duration(result.GetValue(timeout)!, "--timeout"),
-                }, ct));
+            var serverPort = result.GetValue(port);
+            if (serverPort is < 1 or > 65535) throw new CliFailure($"port {serverPort} does not exist: a server's port is 1–65535 (the lab uses {WebServerOptions.LabPort}).", 2);
+            var options = new HttpRawRequestOptions
+            {
+                Method = result.GetValue(head) ? "HEAD" : "GET",
+                Timeout = Endpoints.Duration(result.GetValue(timeout)!, "--timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)),
+            };
+            var ask = (HttpRawRequestOptions o) => Terminal.WhileAsync("waiting for the server …",
+                () => HttpRawClient.GetAsync(result.GetValue(host)!, serverPort, result.GetValue(path)!, o, ct));
+            var exchange = result.GetValue(output) is { } file
+                ? await SaveAsync(file, destination => ask(options with { BodyDestination = destination }), ct)
+                : await ask(options);
             if (result.GetValue(wire))
             {
                 Terminal.Line(exchange.WireTranscript());
@@ -85,14 +85,36 @@ internal static class WebCommands
                     else Terminal.Line($"({exchange.Body.Length} bytes of {exchange.ContentType ?? "data"}; save them with --output FILE)");
                 }
             }
-            if (result.GetValue(output) is { } file)
-            {
-                await File.WriteAllBytesAsync(file, exchange.Body, ct);
-                Terminal.Line($"saved {exchange.Body.Length} bytes to {file}");
-            }
+            if (result.GetValue(output) is { } saved) Terminal.Line($"saved {exchange.BodyLength} bytes to {saved}");
             return exchange.StatusCode < 400 ? 0 : 1;
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>
+    /// Streams the body into <paramref name="file"/> as it arrives (any size: nothing is held in memory). It goes to a
+    /// temporary file beside it first, so a failed download never replaces or leaves a half file.
+    /// </summary>
+    private static async Task<HttpExchange> SaveAsync(string file, Func<Stream, Task<HttpExchange>> get, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(file);
+        var folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder)) throw new CliFailure($"--output '{file}': the folder {folder} does not exist.", 2);
+        if (Directory.Exists(full)) throw new CliFailure($"--output '{file}' is a folder: give a file name.", 2);
+        var partial = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.part");
+        try
+        {
+            HttpExchange exchange;
+            await using (var destination = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+                exchange = await get(destination);
+            cancellationToken.ThrowIfCancellationRequested();
+            File.Move(partial, full, overwrite: true);
+            return exchange;
+        }
+        finally
+        {
+            File.Delete(partial); // gone already when moved into place
+        }
     }
 
     private static bool LooksLikeText(string? contentType) =>

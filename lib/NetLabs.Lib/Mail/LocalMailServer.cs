@@ -3,179 +3,258 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using NetLabs.Display;
+using NetLabs.Hosting;
 
 namespace NetLabs.Mail;
 
 /// <summary>
 /// A small ESMTP server for the lab (RFC 5321 with SIZE, 8BITMIME, PIPELINING, STARTTLS, AUTH PLAIN/LOGIN).
 /// It accepts mail for its configured domains only, keeps what it receives in memory (and optionally as .eml
-/// files) and serves many sessions at once. Start it with <see cref="Start"/>, stop it with
-/// <see cref="StopAsync"/> or <c>await using</c>.
+/// files) and serves many sessions at once, at most <see cref="LocalMailServerOptions.MaxSessionsPerAddress"/> from one
+/// client address, and locks out an address that keeps failing to log in. Start it with <see cref="Start"/>, stop it
+/// with <see cref="LabServer{TLogEntry, TCounters}.StopAsync"/> or <c>await using</c>; <see cref="LabServer{TLogEntry, TCounters}.Logged"/>
+/// raises an entry for every accepted message and every refused session or login.
 /// </summary>
-public sealed class LocalMailServer : IAsyncDisposable, IHtmlDisplay
+public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCounters>
 {
-    private readonly TcpListener _listener;
-    private readonly TcpListener? _tlsListener;
+    private const string Service = "the mail server";
+    private readonly Socket _listener;
+    private readonly Socket? _tlsListener;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly HashSet<Task> _sessions = [];
-    private readonly List<ReceivedMessage> _messages = [];
-    private readonly Queue<SmtpTranscript> _recentTranscripts = new();
+    private readonly Dictionary<IPAddress, int> _sessionsByAddress = [];
+    private readonly BoundedLog<ReceivedMessage> _messages;
+    private readonly BoundedLog<SmtpTranscript> _recentTranscripts;
     private TaskCompletionSource _messageArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _acceptedCount, _sessionCount, _nextId;
+    private long _acceptedCount, _sessionCount, _refusedCount, _authFailures, _authLockouts, _nextId;
     private int _activeSessions;
 
-    private LocalMailServer(LocalMailServerOptions options)
+    private LocalMailServer(LocalMailServerOptions options, Socket listener, Socket? tlsListener, X509Certificate2? certificate)
+        : base((IPEndPoint)listener.LocalEndPoint!, options.LogCapacity, TimeSpan.FromSeconds(5))
     {
         Options = options;
-        Certificate = options.EnableStartTls || options.ImplicitTlsPort is not null ? SelfSignedCertificate.Create(options.HostName) : null;
-        _listener = new TcpListener(options.Address, options.Port);
-        if (options.ImplicitTlsPort is { } tlsPort) _tlsListener = new TcpListener(options.Address, tlsPort);
-        if (options.EmlDirectory is not null) Directory.CreateDirectory(options.EmlDirectory);
+        _listener = listener;
+        _tlsListener = tlsListener;
+        ImplicitTlsPort = (tlsListener?.LocalEndPoint as IPEndPoint)?.Port;
+        Certificate = certificate;
+        CertificateSha256 = certificate?.GetCertHashString(HashAlgorithmName.SHA256);
+        _messages = new BoundedLog<ReceivedMessage>(options.MaxStoredMessages);
+        _recentTranscripts = new BoundedLog<SmtpTranscript>(options.KeepTranscripts ? options.MaxKeptTranscripts : 0);
+        // The table holds one entry per address that failed lately; sessions bound the rate it can grow at, this its size.
+        Throttle = new AuthenticationThrottle(options.MaxAuthenticationFailures, options.AuthenticationFailureWindow,
+            maxAddresses: 4096, TimeProvider.System);
     }
 
-    /// <summary>Binds the port(s) and starts accepting connections in the background.</summary>
+    /// <summary>
+    /// Binds the port(s) and starts accepting connections in the background. Throws <see cref="ServerStartException"/>
+    /// (port in use, address not of this machine, a setting that cannot work, a folder that cannot be made).
+    /// </summary>
     public static LocalMailServer Start(LocalMailServerOptions? options = null)
     {
-        var server = new LocalMailServer(options ?? new LocalMailServerOptions());
-        server._listener.Start(512);
-        server._acceptLoops.Add(Task.Run(() => server.AcceptLoopAsync(server._listener, implicitTls: false)));
-        if (server._tlsListener is not null)
+        options ??= new LocalMailServerOptions();
+        options.Validate();
+        if (options.EmlDirectory is not null)
         {
-            server._tlsListener.Start(512);
-            server._acceptLoops.Add(Task.Run(() => server.AcceptLoopAsync(server._tlsListener, implicitTls: true)));
+            try { Directory.CreateDirectory(options.EmlDirectory); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ServerStartException($"Cannot use '{options.EmlDirectory}' to store messages: {e.Message}", e);
+            }
         }
+        var listener = Listener.BindTcp(options.Address, options.Port, Service, LocalMailServerOptions.LabPort);
+        Socket? tlsListener = null;
+        try
+        {
+            if (options.ImplicitTlsPort is { } tlsPort) tlsListener = Listener.BindTcp(options.Address, tlsPort, Service + " (implicit TLS)", 465);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        var certificate = options.EnableStartTls || tlsListener is not null ? SelfSignedCertificate.Create(options.HostName) : null;
+        var server = new LocalMailServer(options, listener, tlsListener, certificate);
+        server._acceptLoops.Add(Task.Run(() => server.AcceptLoopAsync(listener, implicitTls: false)));
+        if (tlsListener is not null) server._acceptLoops.Add(Task.Run(() => server.AcceptLoopAsync(tlsListener, implicitTls: true)));
         return server;
     }
 
     public LocalMailServerOptions Options { get; }
-    public string Host => Options.Address.ToString();
-    /// <summary>The plain/STARTTLS port actually bound.</summary>
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public string Host => EndPoint.Address.ToString();
     /// <summary>The implicit TLS port actually bound, if enabled.</summary>
-    public int? ImplicitTlsPort => (_tlsListener?.LocalEndpoint as IPEndPoint)?.Port;
+    public int? ImplicitTlsPort { get; }
 
-    /// <summary>The self-signed certificate made at start (null when TLS is off).</summary>
+    /// <summary>The self-signed certificate made at start (null when TLS is off); disposed by <see cref="DisposeAsync"/>.</summary>
     public X509Certificate2? Certificate { get; }
     /// <summary>Its SHA-256 fingerprint: give it to a client to trust exactly this certificate.</summary>
-    public string? CertificateSha256 => Certificate?.GetCertHashString(HashAlgorithmName.SHA256);
+    public string? CertificateSha256 { get; }
 
     /// <summary>Client settings that trust this server's certificate (by its pinned fingerprint) and nothing more.</summary>
     public SmtpClientOptions TrustingClientOptions(SmtpClientOptions? options = null) =>
         (options ?? new SmtpClientOptions()) with { TrustedCertificateSha256 = CertificateSha256 };
 
-    public long AcceptedCount => Interlocked.Read(ref _acceptedCount);
-    public long SessionCount => Interlocked.Read(ref _sessionCount);
-    public int ActiveSessions => Volatile.Read(ref _activeSessions);
+    public override MailServerCounters Counters => new(
+        Interlocked.Read(ref _sessionCount), Volatile.Read(ref _activeSessions), Interlocked.Read(ref _acceptedCount),
+        Interlocked.Read(ref _refusedCount), Interlocked.Read(ref _authFailures), Interlocked.Read(ref _authLockouts));
 
-    /// <summary>The messages kept in memory, oldest first.</summary>
-    public IReadOnlyList<ReceivedMessage> Messages { get { lock (_messages) return _messages.ToArray(); } }
+    /// <summary>The messages kept in memory (the latest <see cref="LocalMailServerOptions.MaxStoredMessages"/>), oldest first.</summary>
+    public IReadOnlyList<ReceivedMessage> Messages => _messages.Snapshot();
 
-    /// <summary>Transcripts (server side) of the last 50 sessions, oldest first.</summary>
-    public IReadOnlyList<SmtpTranscript> RecentTranscripts { get { lock (_recentTranscripts) return _recentTranscripts.ToArray(); } }
+    /// <summary>Transcripts (server side) of the latest sessions, oldest first.</summary>
+    public IReadOnlyList<SmtpTranscript> RecentTranscripts => _recentTranscripts.Snapshot();
 
     /// <summary>Forgets the stored messages (the count of accepted ones stays).</summary>
-    public void ClearMessages() { lock (_messages) _messages.Clear(); }
+    public void ClearMessages() => _messages.Clear();
 
     /// <summary>Waits until at least <paramref name="count"/> messages have been accepted in total.</summary>
-    public async Task WaitForAcceptedAsync(long count, CancellationToken cancellationToken)
+    public async Task WaitForAcceptedAsync(long count, CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            Task arrived;
-            lock (_messages) arrived = _messageArrived.Task;
-            if (AcceptedCount >= count) return;
+            var arrived = Volatile.Read(ref _messageArrived).Task;
+            if (Interlocked.Read(ref _acceptedCount) >= count) return;
             await arrived.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task AcceptLoopAsync(TcpListener listener, bool implicitTls)
+    internal AuthenticationThrottle Throttle { get; }
+
+    private async Task AcceptLoopAsync(Socket listener, bool implicitTls)
     {
         while (!_stopping.IsCancellationRequested)
         {
-            TcpClient client;
-            try { client = await listener.AcceptTcpClientAsync(_stopping.Token).ConfigureAwait(false); }
+            Socket client;
+            try { client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
             catch (SocketException) { continue; } // a client that vanished while being accepted
             Interlocked.Increment(ref _sessionCount);
             var active = Interlocked.Increment(ref _activeSessions);
-            var session = new SmtpServerSession(this, client, implicitTls, tooBusy: active > Options.MaxSessions);
+            var address = (client.RemoteEndPoint as IPEndPoint)?.Address.MapToIPv4() ?? IPAddress.None;
+            var fromAddress = CountSession(address, +1);
+            var refusal = active > Options.MaxSessions ? "too many sessions"
+                : fromAddress > Options.MaxSessionsPerAddress ? $"too many sessions from {address}"
+                : null;
+            // The session gives its place back as soon as its dialogue is over (before its 221 goes out), not when its
+            // task has wound down: a client that sends mail over and over on new connections is never counted twice.
+            var released = 0;
+            void Release()
+            {
+                if (Interlocked.Exchange(ref released, 1) != 0) return;
+                Interlocked.Decrement(ref _activeSessions);
+                CountSession(address, -1);
+            }
+            var session = new SmtpServerSession(this, client, implicitTls, refusal, Release);
             var task = Task.Run(() => session.RunAsync(_stopping.Token));
             lock (_sessions) _sessions.Add(task);
             _ = task.ContinueWith(t =>
             {
-                Interlocked.Decrement(ref _activeSessions);
+                Release();
                 lock (_sessions) _sessions.Remove(t);
             }, TaskScheduler.Default);
         }
     }
 
+    /// <summary>Sessions open from <paramref name="address"/> after adding <paramref name="change"/>; the table only holds addresses with sessions.</summary>
+    private int CountSession(IPAddress address, int change)
+    {
+        lock (_sessionsByAddress)
+        {
+            var count = _sessionsByAddress.GetValueOrDefault(address) + change;
+            if (count > 0) _sessionsByAddress[address] = count;
+            else _sessionsByAddress.Remove(address);
+            return count;
+        }
+    }
+
     internal long NextMessageId() => Interlocked.Increment(ref _nextId);
 
-    /// <summary>Keeps an accepted message; the 250 reply is sent only after this returns (and the .eml is written).</summary>
+    /// <summary>Keeps an accepted message and logs it; the 250 reply is sent only after this returns (and the .eml is written).</summary>
     internal async Task StoreAsync(ReceivedMessage message, CancellationToken cancellationToken)
     {
         if (Options.EmlDirectory is not null)
-            await File.WriteAllBytesAsync(Path.Combine(Options.EmlDirectory, $"{message.ReceivedAt:yyyyMMdd-HHmmss}-{message.Id:D6}.eml"), message.Raw, cancellationToken).ConfigureAwait(false);
-        TaskCompletionSource arrived;
-        lock (_messages)
-        {
-            if (Options.MaxStoredMessages > 0)
-            {
-                if (_messages.Count >= Options.MaxStoredMessages) _messages.RemoveAt(0);
-                _messages.Add(message);
-            }
-            Interlocked.Increment(ref _acceptedCount);
-            arrived = _messageArrived;
-            _messageArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-        arrived.TrySetResult();
+            await File.WriteAllBytesAsync(Path.Combine(Options.EmlDirectory, $"{message.ReceivedAt:yyyyMMdd-HHmmss}-{message.Id:D6}.eml"), message.Stored(), cancellationToken).ConfigureAwait(false);
+        _messages.Add(message);
+        Interlocked.Increment(ref _acceptedCount);
+        // Logged before the client gets its 250, so a watcher has seen every message a client was told was accepted.
+        if (IsLogging) Record(MailServerLogEntry.Accepted(message));
+        Interlocked.Exchange(ref _messageArrived, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    internal void SessionRefused(IPEndPoint? client, string why)
+    {
+        Interlocked.Increment(ref _refusedCount);
+        if (IsLogging) Record(new MailServerLogEntry(DateTimeOffset.Now, MailServerEvent.SessionRefused, client, why));
+    }
+
+    internal void AuthenticationFailed(IPEndPoint? client, string user)
+    {
+        Interlocked.Increment(ref _authFailures);
+        if (client is not null) Throttle.Failed(client.Address.MapToIPv4());
+        if (IsLogging) Record(new MailServerLogEntry(DateTimeOffset.Now, MailServerEvent.AuthenticationFailed, client, $"for user {Printable(user)}"));
+    }
+
+    /// <summary>A user name as a client sent it, safe for one console line: control characters shown as '?', at most 64 characters.</summary>
+    private static string Printable(string text)
+    {
+        var shown = string.Concat(text.Take(64).Select(c => char.IsControl(c) ? '?' : c));
+        return text.Length > 64 ? shown + "…" : shown;
+    }
+
+    internal bool AuthenticationLockedOut(IPEndPoint? client)
+    {
+        if (client is null || !Throttle.IsLockedOut(client.Address.MapToIPv4())) return false;
+        Interlocked.Increment(ref _authLockouts);
+        if (IsLogging) Record(new MailServerLogEntry(DateTimeOffset.Now, MailServerEvent.AuthenticationLockedOut, client,
+            $"after {Options.MaxAuthenticationFailures} failures within {Options.AuthenticationFailureWindow.TotalSeconds:0.#} s"));
+        return true;
     }
 
     internal void SessionEnded(SmtpTranscript? transcript)
     {
-        if (transcript is null) return;
-        lock (_recentTranscripts)
-        {
-            if (_recentTranscripts.Count >= 50) _recentTranscripts.Dequeue();
-            _recentTranscripts.Enqueue(transcript);
-        }
+        if (transcript is not null) _recentTranscripts.Add(transcript);
     }
 
     /// <summary>
-    /// Stops accepting, tells running sessions to end (they answer 421), and waits for them at most
-    /// <paramref name="drain"/> (default 5 s).
+    /// Stops accepting, tells running sessions to end (they answer 421 "shutting down"), and waits for them at most
+    /// <paramref name="drain"/>.
     /// </summary>
-    public async Task StopAsync(TimeSpan? drain = null)
+    protected override async Task StopCoreAsync(TimeSpan drain)
     {
-        if (!_stopping.IsCancellationRequested) _stopping.Cancel();
-        _listener.Stop();
-        _tlsListener?.Stop();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        _tlsListener?.Dispose();
         Task[] running;
         lock (_sessions) running = [.. _sessions, .. _acceptLoops];
-        try { await Task.WhenAll(running).WaitAsync(drain ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+        try { await Task.WhenAll(running).WaitAsync(drain).ConfigureAwait(false); }
         catch (TimeoutException) { }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops (with the default drain), then frees the certificate.</summary>
+    public override async ValueTask DisposeAsync()
     {
-        await StopAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
         Certificate?.Dispose();
-        _stopping.Dispose();
     }
 
-    public string ToHtml() => Summary().ToHtml();
+    public override string ToHtml() => Summary().ToHtml();
     public override string ToString() => Summary().ToString();
 
-    private HtmlTable Summary() => new("Local mail server", ["what", "value"],
-    [
-        ["SMTP (plain, STARTTLS)", $"{Host}:{Port}"],
-        ["implicit TLS", ImplicitTlsPort is { } p ? $"{Host}:{p}" : "off"],
-        ["certificate SHA-256", CertificateSha256 ?? "none"],
-        ["domains", string.Join(", ", Options.Domains)],
-        ["authentication", Options.Accounts.Count == 0 ? "none" : $"{Options.Accounts.Count} account(s){(Options.RequireAuthentication ? ", required" : "")}"],
-        ["sessions / active", $"{SessionCount} / {ActiveSessions}"],
-        ["messages accepted", AcceptedCount.ToString()],
-    ]);
+    private HtmlTable Summary()
+    {
+        var counters = Counters;
+        return new("Local mail server", ["what", "value"],
+        [
+            ["SMTP (plain, STARTTLS)", $"{Host}:{Port}"],
+            ["implicit TLS", ImplicitTlsPort is { } p ? $"{Host}:{p}" : "off"],
+            ["certificate SHA-256", CertificateSha256 ?? "none"],
+            ["domains", string.Join(", ", Options.Domains)],
+            ["authentication", Options.Accounts.Count == 0 ? "none" : $"{Options.Accounts.Count} account(s){(Options.RequireAuthentication ? ", required" : "")}{(Options.AllowAuthenticationWithoutTls ? ", also without TLS" : ", over TLS only")}"],
+            ["state", State.ToString()],
+            ["sessions / active / refused", $"{counters.Sessions} / {counters.ActiveSessions} / {counters.SessionsRefused}"],
+            ["messages accepted", counters.MessagesAccepted.ToString()],
+            ["failed / locked-out logins", $"{counters.AuthenticationFailures} / {counters.AuthenticationsLockedOut}"],
+        ]);
+    }
 }

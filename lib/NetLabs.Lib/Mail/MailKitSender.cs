@@ -28,7 +28,12 @@ public static class MailKitSender
             };
             await client.ConnectAsync(server.Host, server.Port, security, cancellationToken).ConfigureAwait(false);
             if (server.User is not null)
+            {
+                // The same rule as ours: no password in clear unless asked for (MailKit itself would send it).
+                if (!client.IsSecure && !options.AllowPlaintextAuthentication)
+                    throw SmtpSecurityException.PasswordInClear(server.User, new SmtpTranscript { Title = "MailKit" });
                 await client.AuthenticateAsync(server.User, server.Password ?? "", cancellationToken).ConfigureAwait(false);
+            }
             await client.SendAsync(message, cancellationToken).ConfigureAwait(false);
             await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
         }

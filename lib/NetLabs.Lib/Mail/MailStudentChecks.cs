@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using NetLabs.Checks;
 using static NetLabs.Checks.Expectation;
@@ -127,61 +125,5 @@ public static class MailStudentChecks
         var reply = await transaction(client, envelope, message, token).ConfigureAwait(false);
         await client.QuitAsync(token).ConfigureAwait(false);
         return reply;
-    }
-
-    /// <summary>An SMTP server that answers every command with a multi-line reply, as real servers may.</summary>
-    private sealed class ScriptedSmtpServer : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _session;
-
-        public ScriptedSmtpServer()
-        {
-            _listener.Start();
-            _session = Task.Run(ServeOneAsync);
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-        public List<string> Commands { get; } = [];
-
-        private async Task ServeOneAsync()
-        {
-            try
-            {
-                using var tcp = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-                var stream = tcp.GetStream();
-                using var reader = new StreamReader(stream, Encoding.ASCII);
-                async Task Say(string reply) => await stream.WriteAsync(Encoding.ASCII.GetBytes(reply), _stop.Token).ConfigureAwait(false);
-                await Say("220-scripted.test ESMTP\r\n220 multi-line greeting\r\n").ConfigureAwait(false);
-                while (await reader.ReadLineAsync(_stop.Token).ConfigureAwait(false) is { } line)
-                {
-                    var verb = line.Split([' ', ':'])[0].ToUpperInvariant();
-                    if (verb != "EHLO") lock (Commands) Commands.Add(line);
-                    switch (verb)
-                    {
-                        case "EHLO": await Say("250-scripted.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n").ConfigureAwait(false); break;
-                        case "MAIL": await Say("250-Sender looks fine\r\n250 2.1.0 Ok\r\n").ConfigureAwait(false); break;
-                        case "RCPT": await Say("250-Recipient looks fine\r\n250-really\r\n250 2.1.5 Ok\r\n").ConfigureAwait(false); break;
-                        case "DATA":
-                            await Say("354-Go ahead\r\n354 End with <CRLF>.<CRLF>\r\n").ConfigureAwait(false);
-                            while (await reader.ReadLineAsync(_stop.Token).ConfigureAwait(false) is { } data && data != ".") { }
-                            await Say("250-Message accepted\r\n250 queued as 42\r\n").ConfigureAwait(false);
-                            break;
-                        case "QUIT": await Say("221 Bye\r\n").ConfigureAwait(false); return;
-                        default: await Say("502 5.5.2 Not in this script\r\n").ConfigureAwait(false); break;
-                    }
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException) { }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-            _listener.Stop();
-            await _session.ConfigureAwait(false);
-            _stop.Dispose();
-        }
     }
 }

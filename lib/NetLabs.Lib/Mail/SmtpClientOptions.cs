@@ -36,6 +36,18 @@ public sealed record SmtpClientOptions
     /// <summary>Longest reply line accepted (RFC 5321 says 512; we allow some slack).</summary>
     public int MaxReplyLineLength { get; init; } = 4096;
 
+    /// <summary>
+    /// Send a password over a connection without TLS (AUTH PLAIN and LOGIN are only base64: anyone on the path reads
+    /// it). Off by default: <see cref="SmtpRawClient.AuthenticateAsync"/> refuses with <see cref="SmtpSecurityException"/>.
+    /// </summary>
+    public bool AllowPlaintextAuthentication { get; init; }
+
+    /// <summary>
+    /// The mail transaction to run (MAIL FROM, RCPT TO, DATA): the student's seam. Null runs ours,
+    /// <see cref="SmtpDialogue.SendAsync(SmtpRawClient, SmtpEnvelope, ReadOnlyMemory{byte}, CancellationToken)"/>.
+    /// </summary>
+    public MailTransaction? Transaction { get; init; }
+
     internal bool ValidateCertificate(X509Certificate? certificate, SslPolicyErrors errors)
     {
         if (errors == SslPolicyErrors.None) return true;

@@ -17,7 +17,7 @@ public sealed record SmtpEnvelope(string From, IReadOnlyList<string> To)
     }
 }
 
-/// <summary>Where and how to send: what <see cref="SmtpDialogue.SendAsync(SmtpServerAddress, MimeMessage, SmtpClientOptions?, MailTransaction?, CancellationToken)"/> needs.</summary>
+/// <summary>Where and how to send: what <see cref="SmtpDialogue.SendAsync(SmtpServerAddress, MimeMessage, SmtpClientOptions?, CancellationToken)"/> needs.</summary>
 public sealed record SmtpServerAddress(string Host, int Port, SmtpSecurity Security = SmtpSecurity.None)
 {
     public string? User { get; init; }
@@ -29,8 +29,7 @@ public sealed record SmtpServerAddress(string Host, int Port, SmtpSecurity Secur
 /// <summary>
 /// One mail transaction on a connected (and, if needed, authenticated) client: the part of the lab a student
 /// writes. <see cref="SmtpDialogue.SendAsync(SmtpRawClient, SmtpEnvelope, ReadOnlyMemory{byte}, CancellationToken)"/>
-/// is ours; pass another one to <see cref="SmtpDialogue.SendAsync(SmtpServerAddress, MimeMessage, SmtpClientOptions?, MailTransaction?, CancellationToken)"/>
-/// to run it instead.
+/// is ours; set another one as <see cref="SmtpClientOptions.Transaction"/> to run it instead.
 /// </summary>
 public delegate Task<SmtpReply> MailTransaction(SmtpRawClient client, SmtpEnvelope envelope, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
 
@@ -41,16 +40,19 @@ public delegate Task<SmtpReply> MailTransaction(SmtpRawClient client, SmtpEnvelo
 /// </summary>
 public static class SmtpDialogue
 {
-    /// <summary>Sends a MimeKit message (prepared for 7-bit, or 8-bit if the server offers 8BITMIME).</summary>
+    /// <summary>
+    /// Sends a MimeKit message (prepared for 7-bit, or 8-bit if the server offers 8BITMIME) with the client's
+    /// <see cref="SmtpClientOptions.Transaction"/>, or ours when it has none.
+    /// </summary>
     public static Task<SmtpReply> SendAsync(SmtpRawClient client, MimeMessage message, SmtpEnvelope? envelope = null,
-        CancellationToken cancellationToken = default, MailTransaction? transaction = null)
+        CancellationToken cancellationToken = default)
     {
         var eightBit = client.Supports("8BITMIME");
         var bytes = MailMessages.ToBytes(message, eightBit ? EncodingConstraint.EightBit : EncodingConstraint.SevenBit);
-        return (transaction ?? SendAsync)(client, envelope ?? SmtpEnvelope.FromMessage(message), bytes, cancellationToken);
+        return (client.Options.Transaction ?? SendAsync)(client, envelope ?? SmtpEnvelope.FromMessage(message), bytes, cancellationToken);
     }
 
-    /// <summary>Sends raw message bytes (headers, blank line, body) for the given envelope.</summary>
+    /// <summary>Our mail transaction: sends raw message bytes (headers, blank line, body) for the given envelope.</summary>
     public static async Task<SmtpReply> SendAsync(SmtpRawClient client, SmtpEnvelope envelope, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
         var eightBit = message.Span.IndexOfAnyExceptInRange((byte)0, (byte)127) >= 0;
@@ -61,17 +63,18 @@ public static class SmtpDialogue
     }
 
     /// <summary>
-    /// The whole lab in one call: connect (TLS as asked), authenticate if a user is given, send, QUIT. Returns the
-    /// transcript; on failure the exception carries it. <paramref name="transaction"/> replaces our MAIL/RCPT/DATA part.
+    /// The whole lab in one call: connect (TLS as asked), authenticate if a user is given (over TLS only, unless
+    /// <see cref="SmtpClientOptions.AllowPlaintextAuthentication"/>), send with <see cref="SmtpClientOptions.Transaction"/>
+    /// (ours when null), QUIT. Returns the transcript; on failure the exception carries it.
     /// </summary>
     public static async Task<SmtpTranscript> SendAsync(SmtpServerAddress server, MimeMessage message, SmtpClientOptions? options = null,
-        MailTransaction? transaction = null, CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default)
     {
         await using var client = new SmtpRawClient(options);
         await client.ConnectAsync(server.Host, server.Port, server.Security, cancellationToken).ConfigureAwait(false);
         if (server.User is not null)
             await client.AuthenticateAsync(server.User, server.Password ?? "", cancellationToken: cancellationToken).ConfigureAwait(false);
-        await SendAsync(client, message, cancellationToken: cancellationToken, transaction: transaction).ConfigureAwait(false);
+        await SendAsync(client, message, cancellationToken: cancellationToken).ConfigureAwait(false);
         await client.QuitAsync(cancellationToken).ConfigureAwait(false);
         return client.Transcript;
     }

@@ -1,3 +1,5 @@
+using NetLabs.Hosting;
+
 namespace NetLabs.Mail;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace NetLabs.Mail;
 /// stops here; the reply and the transcript so far say what happened.
 /// </summary>
 public sealed class SmtpCommandException(string command, SmtpReply reply, SmtpTranscript transcript)
-    : Exception($"The server answered {command} with {reply.Code}: {reply.Text}")
+    : NetLabsException($"The server answered {command} with {reply.Code}: {reply.Text}")
 {
     /// <summary>The command as sent (credentials redacted).</summary>
     public string Command { get; } = command;
@@ -15,7 +17,20 @@ public sealed class SmtpCommandException(string command, SmtpReply reply, SmtpTr
 
 /// <summary>The peer broke the protocol: a malformed reply, a closed connection, a line that never ends.</summary>
 public sealed class SmtpProtocolException(string message, SmtpTranscript? transcript = null, Exception? inner = null)
-    : Exception(message, inner)
+    : NetLabsException(message, inner)
 {
     public SmtpTranscript? Transcript { get; } = transcript;
+}
+
+/// <summary>
+/// The client refused a step that would give a secret away: sending a password over a connection that is not
+/// encrypted (allow it with <see cref="SmtpClientOptions.AllowPlaintextAuthentication"/>, on a network you trust).
+/// </summary>
+public sealed class SmtpSecurityException(string message, SmtpTranscript transcript) : NetLabsException(message)
+{
+    public SmtpTranscript Transcript { get; } = transcript;
+
+    internal static SmtpSecurityException PasswordInClear(string user, SmtpTranscript transcript) => new(
+        $"Refusing to send the password of {user} in clear: this connection has no TLS. Use STARTTLS or implicit TLS, or allow plain-text authentication explicitly (AllowPlaintextAuthentication) on a network you trust.",
+        transcript);
 }

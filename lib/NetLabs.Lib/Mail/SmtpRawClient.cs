@@ -21,6 +21,9 @@ public sealed class SmtpRawClient : IAsyncDisposable
 
     public SmtpRawClient(SmtpClientOptions? options = null) => _options = options ?? new SmtpClientOptions();
 
+    /// <summary>The settings this client was made with.</summary>
+    public SmtpClientOptions Options => _options;
+
     public SmtpTranscript Transcript { get; } = new();
 
     /// <summary>The greeting (220) the server sent after connecting.</summary>
@@ -124,10 +127,16 @@ public sealed class SmtpRawClient : IAsyncDisposable
 
     /// <summary>
     /// AUTH (RFC 4954) with PLAIN or LOGIN; <paramref name="mechanism"/> null picks PLAIN if offered, else LOGIN.
-    /// The transcript shows the exchange with the secrets replaced by "***".
+    /// The transcript shows the exchange with the secrets replaced by "***". Without TLS it refuses
+    /// (<see cref="SmtpSecurityException"/>) unless <see cref="SmtpClientOptions.AllowPlaintextAuthentication"/> is set.
     /// </summary>
     public async Task AuthenticateAsync(string user, string password, string? mechanism = null, CancellationToken cancellationToken = default)
     {
+        if (!IsSecure && !_options.AllowPlaintextAuthentication)
+        {
+            Transcript.Note("AUTH not sent: the connection is not encrypted");
+            throw SmtpSecurityException.PasswordInClear(user, Transcript);
+        }
         var offered = (Capabilities.GetValueOrDefault("AUTH") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         mechanism ??= offered.Contains("PLAIN", StringComparer.OrdinalIgnoreCase) ? "PLAIN"
             : offered.Contains("LOGIN", StringComparer.OrdinalIgnoreCase) ? "LOGIN"

@@ -12,12 +12,16 @@ namespace NetLabs.Mail;
 /// is explicit: nothing → greeted (EHLO/HELO) → MAIL given → RCPT given → DATA. Replies are buffered and sent
 /// when no complete command is waiting, so pipelined commands get their replies in one packet.
 /// </summary>
-internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client, bool implicitTls, bool tooBusy)
+/// <remarks>
+/// <paramref name="refusal"/>: why the server turns this connection away with 421 (too many sessions), or null.
+/// <paramref name="dialogueEnded"/>: gives the session's place back to the server (called once the dialogue is over).
+/// </remarks>
+internal sealed class SmtpServerSession(LocalMailServer server, Socket client, bool implicitTls, string? refusal, Action dialogueEnded)
 {
     private enum State { Connected, Greeted, MailGiven, RcptGiven }
 
     private readonly LocalMailServerOptions _options = server.Options;
-    private readonly SmtpTranscript? _transcript = server.Options.KeepTranscripts ? new SmtpTranscript { Title = "Server side" } : null;
+    private readonly SmtpTranscript? _transcript = server.Options.KeepTranscripts ? new SmtpTranscript { Title = "Server side", MaxLines = server.Options.MaxTranscriptLines } : null;
     private readonly ArrayBufferWriter<byte> _output = new(1024);
     private readonly List<string> _recipients = [];
     private Stream _stream = null!;
@@ -25,6 +29,8 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
     private CancellationTokenSource _idle = null!;
     private State _state;
     private string _clientName = "";
+    private bool _extended;
+    private IPEndPoint? _remote;
     private string _sender = "";
     private long _declaredSize;
     private string? _user;
@@ -35,24 +41,31 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        var remote = client.Client.RemoteEndPoint as IPEndPoint;
-        _transcript?.Note($"connection from {remote}{(implicitTls ? " (implicit TLS)" : "")}");
+        _remote = client.RemoteEndPoint as IPEndPoint;
+        _transcript?.Note($"connection from {_remote}{(implicitTls ? " (implicit TLS)" : "")}");
         using (client)
         using (_idle = CancellationTokenSource.CreateLinkedTokenSource(stopping))
         {
             try
             {
                 client.NoDelay = true;
-                _stream = client.GetStream();
-                if (implicitTls) await HandshakeAsync().ConfigureAwait(false);
+                _stream = new NetworkStream(client, ownsSocket: false);
                 _reader = new SmtpLineReader(_stream, 4096);
-                if (tooBusy)
+                if (refusal is not null)
                 {
-                    await ReplyAsync(421, $"4.3.2 {_options.HostName} too many sessions, try again later", flush: true).ConfigureAwait(false);
+                    // Refused before any TLS handshake: the cheapest answer, and the connection is closed at once.
+                    server.SessionRefused(_remote, refusal);
+                    // On the implicit TLS port a plain-text 421 would only look like a broken handshake: just close.
+                    if (!implicitTls) await ReplyAsync(421, $"4.7.0 {_options.HostName} {refusal}, try again later", flush: true).ConfigureAwait(false);
                     return;
                 }
+                if (implicitTls)
+                {
+                    await HandshakeAsync().ConfigureAwait(false);
+                    _reader.SwitchStream(_stream); // nothing was read before the handshake: the TLS stream from its first byte
+                }
                 await ReplyAsync(220, $"{_options.HostName} ESMTP NetLabs local mail server", flush: true).ConfigureAwait(false);
-                await CommandLoopAsync(remote, stopping).ConfigureAwait(false);
+                await CommandLoopAsync(stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -73,13 +86,14 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
             }
             finally
             {
+                dialogueEnded();
                 server.SessionEnded(_transcript);
-                _stream?.Dispose();
+                await GracefulClose.CloseAsync(client, _stream).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task CommandLoopAsync(IPEndPoint? remote, CancellationToken stopping)
+    private async Task CommandLoopAsync(CancellationToken stopping)
     {
         while (!_quit)
         {
@@ -104,13 +118,14 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
                 case "AUTH": await AuthAsync(argument).ConfigureAwait(false); break;
                 case "MAIL": await MailAsync(argument).ConfigureAwait(false); break;
                 case "RCPT": await RcptAsync(argument).ConfigureAwait(false); break;
-                case "DATA": await DataAsync(argument, remote, stopping).ConfigureAwait(false); break;
+                case "DATA": await DataAsync(argument, stopping).ConfigureAwait(false); break;
                 case "RSET": ResetTransaction(); await ReplyAsync(250, "2.0.0 OK").ConfigureAwait(false); break;
                 case "NOOP": await ReplyAsync(250, "2.0.0 OK").ConfigureAwait(false); break;
                 case "VRFY": await ReplyAsync(252, "2.5.2 Cannot VRFY user, but will accept message and attempt delivery").ConfigureAwait(false); break;
                 case "HELP": await ReplyAsync(214, "2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP VRFY QUIT").ConfigureAwait(false); break;
                 case "QUIT":
                     _quit = true;
+                    dialogueEnded(); // before the 221: the client may connect again the moment it reads it
                     await ReplyAsync(221, $"2.0.0 {_options.HostName} closing connection", flush: true).ConfigureAwait(false);
                     break;
                 case "EXPN" or "TURN" or "ETRN" or "BDAT" or "ATRN" or "SEND" or "SOML" or "SAML":
@@ -126,8 +141,16 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
     private async Task HelloAsync(string argument, bool extended)
     {
         if (argument.Length == 0) { await ErrorAsync(501, $"5.5.4 Syntax: {(extended ? "EHLO" : "HELO")} hostname").ConfigureAwait(false); return; }
+        // The name is echoed in the reply and written into the Received: header: a NUL, CR, LF or other control
+        // character would let a client forge lines there (or crash a reader that trusts them).
+        if (argument.Any(char.IsControl))
+        {
+            await ErrorAsync(501, "5.5.2 Invalid domain name: control characters are not allowed").ConfigureAwait(false);
+            return;
+        }
         ResetTransaction();
         _clientName = argument;
+        _extended = extended;
         _state = State.Greeted;
         if (!extended) { await ReplyAsync(250, $"{_options.HostName} Hello {argument}").ConfigureAwait(false); return; }
         var lines = new List<string>
@@ -180,6 +203,12 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
         if (_state != State.Greeted) { await ErrorAsync(503, "5.5.1 AUTH not allowed during a mail transaction").ConfigureAwait(false); return; }
         if (_options.Accounts.Count == 0) { await ErrorAsync(502, "5.5.1 AUTH not offered").ConfigureAwait(false); return; }
         if (!AuthOffered) { await ErrorAsync(538, "5.7.11 Encryption required for requested authentication mechanism").ConfigureAwait(false); return; }
+        if (server.AuthenticationLockedOut(_remote))
+        {
+            // Refused before the credentials are read: a guesser learns nothing, not even from the right password.
+            await ErrorAsync(454, "4.7.0 Too many failed logins from your address, try again later").ConfigureAwait(false);
+            return;
+        }
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is 0 or > 2) { await ErrorAsync(501, "5.5.4 Syntax: AUTH mechanism [initial-response]").ConfigureAwait(false); return; }
         string? user, password;
@@ -210,7 +239,11 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
             _user = user;
             await ReplyAsync(235, "2.7.0 Authentication successful").ConfigureAwait(false);
         }
-        else await ErrorAsync(535, "5.7.8 Authentication credentials invalid").ConfigureAwait(false);
+        else
+        {
+            server.AuthenticationFailed(_remote, user);
+            await ErrorAsync(535, "5.7.8 Authentication credentials invalid").ConfigureAwait(false);
+        }
     }
 
     /// <summary>Sends a 334 challenge and reads the client's answer; null if the client cancelled ("*") or broke off.</summary>
@@ -316,7 +349,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
         return at > 0 && at < address.Length - 1 && !address.Any(c => c is ' ' or '<' or '>' || char.IsControl(c));
     }
 
-    private async Task DataAsync(string argument, IPEndPoint? remote, CancellationToken stopping)
+    private async Task DataAsync(string argument, CancellationToken stopping)
     {
         if (argument.Length > 0) { await ErrorAsync(501, "5.5.4 Syntax: DATA (no parameters)").ConfigureAwait(false); return; }
         if (_state != State.RcptGiven)
@@ -346,12 +379,28 @@ internal sealed class SmtpServerSession(LocalMailServer server, TcpClient client
         else if (lineTooLong) await ReplyAsync(500, $"5.5.6 Message has a line longer than {_options.MaxDataLineLength} bytes").ConfigureAwait(false);
         else
         {
-            var received = new ReceivedMessage(server.NextMessageId(), new SmtpEnvelope(_sender, _recipients.ToArray()), message.ToArray(),
-                _clientName, remote, IsSecure, _user, DateTimeOffset.Now);
+            var id = server.NextMessageId();
+            var now = DateTimeOffset.Now;
+            var received = new ReceivedMessage(id, new SmtpEnvelope(_sender, _recipients.ToArray()), message.ToArray(),
+                _clientName, _remote, IsSecure, _user, now, TraceHeader(id, now));
             await server.StoreAsync(received, stopping).ConfigureAwait(false);
             await ReplyAsync(250, $"2.0.0 OK queued as {received.Id}").ConfigureAwait(false);
         }
         ResetTransaction();
+    }
+
+    /// <summary>
+    /// The <c>Received:</c> line RFC 5321 §4.4 asks every server to put at the top of a message it accepts: from whom
+    /// (the EHLO name and the address it really came from), by whom, with which protocol (RFC 3848: ESMTP, +S for
+    /// TLS, +A when authenticated; SMTP after HELO), our id, the recipient (only when there is one, so Bcc stays
+    /// hidden) and when. Folded with CRLF TAB, as long headers are.
+    /// </summary>
+    private string TraceHeader(long id, DateTimeOffset now)
+    {
+        var protocol = !_extended ? "SMTP" : "ESMTP" + (IsSecure ? "S" : "") + (_user is not null ? "A" : "");
+        var from = $"{_clientName} ([{_remote?.Address.MapToIPv4().ToString() ?? "unknown"}])";
+        var recipient = _recipients.Count == 1 ? $"\r\n\tfor <{_recipients[0]}>" : "";
+        return $"Received: from {from}\r\n\tby {_options.HostName} (NetLabs) with {protocol} id {id}{recipient};\r\n\t{MimeKit.Utils.DateUtils.FormatDate(now)}\r\n";
     }
 
     private void ResetTransaction()

@@ -16,7 +16,7 @@ public sealed record SmtpTranscriptEntry(SmtpParty Party, string Text, TimeSpan 
 
 /// <summary>
 /// The dialogue as "C:" / "S:" lines, the way RFC 5321 writes its examples. Credentials never get here: the
-/// client records AUTH arguments as "***". Shown in notebooks as a table; <see cref="ToMermaid"/> draws it.
+/// client records AUTH arguments as "***". Shown in notebooks as coloured lines; <see cref="ToSequenceDiagram"/> draws it.
 /// Thread-safe, so a server session and a test can read it while the dialogue goes on.
 /// </summary>
 public sealed class SmtpTranscript : IHtmlDisplay
@@ -24,11 +24,34 @@ public sealed class SmtpTranscript : IHtmlDisplay
     private readonly List<SmtpTranscriptEntry> _entries = [];
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
+    private long _dropped;
+
     public string Title { get; init; } = "SMTP transcript";
+
+    /// <summary>
+    /// Lines kept at most (the first ones; later lines are only counted in <see cref="DroppedLines"/>), so that a
+    /// session that never ends (NOOP forever) cannot grow its transcript without bound. 0 = no limit.
+    /// </summary>
+    public int MaxLines { get; init; }
+
+    /// <summary>Lines not kept because <see cref="MaxLines"/> was reached.</summary>
+    public long DroppedLines => Interlocked.Read(ref _dropped);
 
     public IReadOnlyList<SmtpTranscriptEntry> Entries { get { lock (_entries) return _entries.ToArray(); } }
 
-    public void Add(SmtpParty party, string text) { lock (_entries) _entries.Add(new(party, text, _clock.Elapsed)); }
+    public void Add(SmtpParty party, string text)
+    {
+        lock (_entries)
+        {
+            if (MaxLines > 0 && _entries.Count >= MaxLines)
+            {
+                if (Interlocked.Increment(ref _dropped) == 1)
+                    _entries[^1] = new(SmtpParty.Note, $"transcript full ({MaxLines} lines): further lines are counted, not kept", _clock.Elapsed);
+                return;
+            }
+            _entries.Add(new(party, text, _clock.Elapsed));
+        }
+    }
 
     public void Client(string text) => Add(SmtpParty.Client, text);
     public void Server(SmtpReply reply)
@@ -56,37 +79,14 @@ public sealed class SmtpTranscript : IHtmlDisplay
         return transcript;
     }
 
-    /// <summary>A Mermaid <c>sequenceDiagram</c> of the dialogue (for a <c>#!mermaid</c> cell or any Mermaid renderer).</summary>
-    public string ToMermaid(string client = "Client", string server = "Server")
-    {
-        var text = new StringBuilder("sequenceDiagram\n");
-        text.Append("    participant C as ").Append(MermaidText(client)).Append('\n');
-        text.Append("    participant S as ").Append(MermaidText(server)).Append('\n');
-        foreach (var entry in Entries)
+    /// <summary>The dialogue as a sequence diagram: commands as arrows to the server, reply lines as dashed arrows back, notes across.</summary>
+    public SequenceDiagram ToSequenceDiagram(string client = "Client", string server = "Server") =>
+        new(Title, [client, server], Entries.Select(entry => entry.Party switch
         {
-            var line = entry.Party switch
-            {
-                SmtpParty.Client => "    C->>S: ",
-                SmtpParty.Server => "    S-->>C: ",
-                _ => "    Note over C,S: ",
-            };
-            text.Append(line).Append(MermaidText(entry.Text)).Append('\n');
-        }
-        return text.ToString();
-    }
-
-    /// <summary>Mermaid gives ';' '#' and a few others meaning: write them as entity codes, and keep lines short.</summary>
-    private static string MermaidText(string text)
-    {
-        if (text.Length > 80) text = text[..77] + "...";
-        var escaped = new StringBuilder();
-        foreach (var c in text)
-        {
-            if (c is ';' or '#' or '<' or '>' or ':' or '{' or '}' or '%' or '"' or '&' || c > 126) escaped.Append("#").Append((int)c).Append(';');
-            else escaped.Append(c);
-        }
-        return escaped.ToString();
-    }
+            SmtpParty.Client => SequenceStep.Message(client, server, entry.Text),
+            SmtpParty.Server => SequenceStep.Reply(server, client, entry.Text),
+            _ => SequenceStep.Note(entry.Text),
+        }));
 
     /// <summary>Two transcripts next to each other (ours and MailKit's), as an HTML table.</summary>
     public static HtmlTable SideBySide(SmtpTranscript left, SmtpTranscript right)

@@ -54,16 +54,24 @@ public static class PingCharts
         };
     }
 
-    /// <summary>Heartbeats over time, one row of markers per kind of event, sequence number on the y axis.</summary>
+    /// <summary>
+    /// Heartbeats over time, one row of markers per kind of event, sequence number on the y axis. A gap shows a marker
+    /// per lost heartbeat, up to <see cref="MarkersPerGap"/> (a forged gap of billions stays one short column).
+    /// </summary>
     public static Chart HeartbeatTimeline(IEnumerable<HeartbeatEvent> events)
     {
-        var all = events.Where(e => e.Kind != HeartbeatEventKind.Invalid).ToList();
+        var all = events.Where(e => e.Kind != HeartbeatEventKind.Invalid)
+            .SelectMany(e => Enumerable.Range(0, (int)Math.Clamp(e.Count, 1, MarkersPerGap)).Select(i => (e.Kind, e.At, Sequence: e.Sequence + i)))
+            .ToList();
         var traces = all.GroupBy(e => e.Kind).OrderBy(g => g.Key)
             .Select(g => Trace.Markers(g.Key.ToString(), g.Select(e => e.At.TotalSeconds), g.Select(e => (double)e.Sequence)))
             .ToList();
         if (traces.Count == 0) traces.Add(Trace.Markers("no heartbeats", [], []));
         return new Chart("Heartbeat timeline", traces) { XTitle = "time since server start (s)", YTitle = "sequence number" };
     }
+
+    /// <summary>The most markers <see cref="HeartbeatTimeline"/> draws for one gap.</summary>
+    public const int MarkersPerGap = 100;
 
     /// <summary>One-way delay of each heartbeat received, by client.</summary>
     public static Chart HeartbeatDelays(IEnumerable<HeartbeatEvent> events) =>

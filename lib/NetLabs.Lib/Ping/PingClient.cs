@@ -29,7 +29,9 @@ public sealed class PingClient : IAsyncDisposable
 
     private readonly Socket _socket;
     private readonly Dictionary<int, Sent> _sent = new();
-    private readonly Channel<PingReply> _unsolicited = Channel.CreateUnbounded<PingReply>();
+    // Late, duplicate and unexpected datagrams wait here until the loop streams them; bounded, so a stranger flooding
+    // our port costs at most this many (the oldest go first).
+    private readonly Channel<PingReply> _unsolicited = Channel.CreateBounded<PingReply>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly CancellationTokenSource _stop = new();
     private Task? _receiveLoop;
 
@@ -38,6 +40,21 @@ public sealed class PingClient : IAsyncDisposable
         options.Validate();
         Options = options;
         _socket = new Socket(options.Server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        ReportUnreachable(_socket);
+    }
+
+    /// <summary>
+    /// Asks Linux to report ICMP errors (port or host unreachable) on this unconnected socket, so a ping to a port where
+    /// nothing listens fails at once with <see cref="PingException"/> instead of timing out ten times. Only a connected
+    /// socket gets them otherwise, and a connected socket would no longer see datagrams from anyone else (which the lab
+    /// shows as unexpected). Windows reports them without asking; elsewhere pings just time out.
+    /// </summary>
+    private static void ReportUnreachable(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        const int IpRecvErr = 11, Ipv6RecvErr = 25; // IP_RECVERR, IPV6_RECVERR in <linux/in.h>, <linux/in6.h>
+        var (level, option) = socket.AddressFamily == AddressFamily.InterNetworkV6 ? (41, Ipv6RecvErr) : (0, IpRecvErr);
+        socket.SetRawSocketOption(level, option, BitConverter.GetBytes(1));
     }
 
     public PingClientOptions Options { get; }
@@ -45,16 +62,15 @@ public sealed class PingClient : IAsyncDisposable
     /// <summary>The local address the OS picked at the first send (null before it).</summary>
     public IPEndPoint? LocalEndPoint => _socket.IsBound ? (IPEndPoint?)_socket.LocalEndPoint : null;
 
-    /// <summary>Sends the pings and streams each outcome as it happens (late and duplicate replies included).</summary>
-    public IAsyncEnumerable<PingReply> PingAsync(CancellationToken cancellationToken = default) =>
-        RunAsync(Options, ExchangeAsync, _unsolicited.Reader, cancellationToken);
-
-    /// <summary>Runs the lab's ping loop with someone else's exchange (a student's), same pacing and output.</summary>
-    public static IAsyncEnumerable<PingReply> PingAsync(PingClientOptions options, PingExchange exchange, CancellationToken cancellationToken = default)
-    {
-        options.Validate();
-        return RunAsync(options, exchange, null, cancellationToken);
-    }
+    /// <summary>
+    /// Sends the pings and streams each outcome as it happens (late and duplicate replies included, when the exchange
+    /// is ours). Each ping goes through <see cref="PingClientOptions.Exchange"/> (a student's) or, when that is null,
+    /// through <see cref="ExchangeAsync"/>. Throws <see cref="PingException"/> when the run cannot go on (nothing
+    /// listens on the server's port), with the replies so far.
+    /// </summary>
+    public IAsyncEnumerable<PingReply> PingAsync(CancellationToken cancellationToken = default) => Options.Exchange is { } theirs
+        ? RunAsync(Options, theirs, null, cancellationToken)
+        : RunAsync(Options, ExchangeAsync, _unsolicited.Reader, cancellationToken);
 
     /// <summary>Runs all pings and returns them with their statistics.</summary>
     public async Task<PingRun> RunToEndAsync(string name = "ping", CancellationToken cancellationToken = default)
@@ -68,20 +84,34 @@ public sealed class PingClient : IAsyncDisposable
         ChannelReader<PingReply>? unsolicited, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
+        var sofar = new List<PingReply>();
         for (var sequence = 1; sequence <= options.Count; sequence++)
         {
             var due = options.Interval * (sequence - 1) - Stopwatch.GetElapsedTime(start);
             if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken).ConfigureAwait(false);
             var request = new PingRequest(sequence, options.Payload(sequence, DateTimeOffset.UtcNow), options.Server, options.Timeout);
-            yield return await exchange(request, cancellationToken).ConfigureAwait(false);
-            while (unsolicited is not null && unsolicited.TryRead(out var other)) yield return other;
+            PingReply reply;
+            try
+            {
+                reply = await exchange(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PingException failure)
+            {
+                throw failure.WithReplies(sofar);
+            }
+            sofar.Add(reply);
+            yield return reply;
+            while (unsolicited is not null && unsolicited.TryRead(out var other)) { sofar.Add(other); yield return other; }
         }
         if (unsolicited is null) yield break;
         if (options.LateReplyGrace > TimeSpan.Zero) await Task.Delay(options.LateReplyGrace, cancellationToken).ConfigureAwait(false);
         while (unsolicited.TryRead(out var other)) yield return other;
     }
 
-    /// <summary>Our <see cref="PingExchange"/>: send one ping, wait for the reply with its sequence number.</summary>
+    /// <summary>
+    /// Our <see cref="PingExchange"/>: send one ping, wait for the reply with its sequence number. Throws
+    /// <see cref="PingException"/> when the operating system reports the server's port or host unreachable.
+    /// </summary>
     public async Task<PingReply> ExchangeAsync(PingRequest request, CancellationToken cancellationToken = default)
     {
         var payload = Encoding.ASCII.GetBytes(request.Payload);
@@ -89,9 +119,16 @@ public sealed class PingClient : IAsyncDisposable
         lock (_sent) _sent[request.Sequence] = sent;
         // A UDP send only copies the datagram into the kernel, it does not wait for the network. Sending synchronously
         // also keeps the socket in blocking mode, so the receive thread sleeps in the kernel until the reply is there.
-        _socket.SendTo(payload, SocketFlags.None, request.Server);
+        try
+        {
+            _socket.SendTo(payload, SocketFlags.None, request.Server);
+        }
+        catch (SocketException error)
+        {
+            throw PingException.Sending(error, request.Server, request.Sequence); // an earlier ping's ICMP error can also surface here
+        }
         // Only now does the socket have a port (the OS bound it on send), so only now can we listen on it.
-        _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, null, $"ping client {LocalEndPoint}", _stop.Token);
+        _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, OnReceiveError, $"ping client {LocalEndPoint}", _stop.Token);
         try
         {
             return await sent.Reply.Task.WaitAsync(request.Timeout, cancellationToken).ConfigureAwait(false);
@@ -146,6 +183,15 @@ public sealed class PingClient : IAsyncDisposable
             expired?.Reply.TrySetResult(PingReply.TimedOut(sequence));
             _unsolicited.Writer.TryWrite(reply);
         }
+    }
+
+    /// <summary>An ICMP error reported on the socket: the pings waiting now fail (their server is not there).</summary>
+    private void OnReceiveError(Exception error)
+    {
+        if (error is not SocketException socketError || PingException.From(socketError, Options.Server) is not { } failure) return;
+        List<Sent> waiting;
+        lock (_sent) waiting = _sent.Values.Where(s => s.State == PingState.Pending).ToList();
+        foreach (var sent in waiting) sent.Reply.TrySetException(failure);
     }
 
     public async ValueTask DisposeAsync()

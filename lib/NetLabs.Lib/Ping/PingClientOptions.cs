@@ -16,6 +16,14 @@ public sealed record PingClientOptions
     public TimeSpan LateReplyGrace { get; init; } = TimeSpan.Zero;
     /// <summary>The payload of ping <c>sequence</c> sent at <c>time</c>: <c>Ping &lt;sequence&gt; &lt;time&gt;</c> as the lab specifies.</summary>
     public Func<int, DateTimeOffset, string> Payload { get; init; } = PingMessage.Format;
+    /// <summary>
+    /// Who sends each ping and waits for its reply: a student's <see cref="PingExchange"/>, run in the library's loop
+    /// with the same pacing, output and statistics; null = ours (<see cref="PingClient.ExchangeAsync"/>).
+    /// </summary>
+    public PingExchange? Exchange { get; init; }
+
+    /// <summary>The longest <see cref="Timeout"/>, <see cref="Interval"/> or <see cref="LateReplyGrace"/> the client takes.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromHours(1);
 
     internal void Validate()
     {
@@ -24,5 +32,8 @@ public sealed record PingClientOptions
         ArgumentOutOfRangeException.ThrowIfNegative(Interval.Ticks, nameof(Interval));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Timeout.Ticks, nameof(Timeout));
         ArgumentOutOfRangeException.ThrowIfNegative(LateReplyGrace.Ticks, nameof(LateReplyGrace));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Interval, MaxWait, nameof(Interval));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Timeout, MaxWait, nameof(Timeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(LateReplyGrace, MaxWait, nameof(LateReplyGrace));
     }
 }

@@ -18,17 +18,6 @@ public enum PingOutcome
     Unexpected,
 }
 
-/// <summary>One ping to send: what the client hands to a <see cref="PingExchange"/>.</summary>
-public sealed record PingRequest(int Sequence, string Payload, IPEndPoint Server, TimeSpan Timeout);
-
-/// <summary>
-/// Sends one ping and waits (at most <see cref="PingRequest.Timeout"/>) for its reply. This is the seam where a
-/// student's own "send one ping and wait for its reply" code replaces ours: <see cref="PingClient.PingAsync(PingClientOptions, PingExchange, CancellationToken)"/>
-/// runs any such function with the same pacing, output and statistics. Return <see cref="PingReply.TimedOut"/> when
-/// nothing came back.
-/// </summary>
-public delegate Task<PingReply> PingExchange(PingRequest request, CancellationToken cancellationToken);
-
 /// <summary>The result of one ping (or a late, duplicate or unexpected datagram), as it is streamed.</summary>
 public sealed record PingReply(int Sequence, PingOutcome Outcome, TimeSpan? Rtt, string? Text, IPEndPoint? From)
 {

@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using NetLabs.Display;
+using NetLabs.Hosting;
 
 namespace NetLabs.Ping;
 
@@ -26,51 +26,49 @@ public sealed record PingServerCounters(long Received, long Dropped, long Echoed
 /// its sender's address and the echo goes back to it. Delayed echoes are scheduled, so a slow reply to one client
 /// never holds up another.
 /// </summary>
-public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
+public sealed class PingServer : LabServer<PingServerLogEntry, PingServerCounters>
 {
     private readonly Socket _socket;
     private readonly Random _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly DelayLine? _delayLine;
-    private readonly ConcurrentQueue<PingServerLogEntry> _log = new();
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly Task _loop;
-    private long _received, _dropped, _echoed, _duplicated, _errors;
+    private long _received, _dropped, _echoed, _duplicated, _errors, _delayedBytes;
 
-    private PingServer(PingServerOptions options)
+    private PingServer(PingServerOptions options, Socket socket)
+        : base((IPEndPoint)socket.LocalEndPoint!, options.LogCapacity, defaultDrain: TimeSpan.FromSeconds(2))
     {
-        options.Validate();
         Options = options;
+        _socket = socket;
         _random = options.Seed is { } seed ? new Random(seed) : new Random();
-        _socket = UdpReceiveLoop.Bind(options.Address, options.Port);
-        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         if (options.Delay > TimeSpan.Zero || (options.Jitter > TimeSpan.Zero && options.JitterDistribution != JitterDistribution.None))
             _delayLine = new DelayLine($"ping server delay {EndPoint}");
         _loop = UdpReceiveLoop.Start(_socket, OnDatagram, _ => Interlocked.Increment(ref _errors), $"ping server {EndPoint}", _stop.Token);
     }
 
-    /// <summary>Binds and starts serving in the background. <c>await using var server = PingServer.Start(new() { Seed = 1 });</c></summary>
-    public static PingServer Start(PingServerOptions? options = null) => new(options ?? new PingServerOptions());
+    /// <summary>
+    /// Binds and starts serving in the background: <c>await using var server = PingServer.Start(new() { Seed = 1 });</c>.
+    /// Throws <see cref="ServerStartException"/> saying how to fix what went wrong (a bad option, the port in use, …).
+    /// </summary>
+    public static PingServer Start(PingServerOptions? options = null)
+    {
+        options ??= new PingServerOptions();
+        options.Validate();
+        return new PingServer(options, Listener.BindUdp(options.Address, options.Port, "the ping server", PingServerOptions.LabPort));
+    }
 
     public PingServerOptions Options { get; }
-    /// <summary>The address and port clients send to (the real port when <see cref="PingServerOptions.Port"/> was 0).</summary>
-    public IPEndPoint EndPoint { get; }
 
-    /// <summary>Raised for every log entry, on the server's receive thread (or its delay thread): keep handlers short.</summary>
-    public event Action<PingServerLogEntry>? Logged;
-
-    public PingServerCounters Counters => new(Interlocked.Read(ref _received), Interlocked.Read(ref _dropped),
+    public override PingServerCounters Counters => new(Interlocked.Read(ref _received), Interlocked.Read(ref _dropped),
         Interlocked.Read(ref _echoed), Interlocked.Read(ref _duplicated), Interlocked.Read(ref _errors));
-
-    /// <summary>The latest <see cref="PingServerOptions.LogCapacity"/> entries, oldest first.</summary>
-    public IReadOnlyList<PingServerLogEntry> Log => _log.ToArray();
 
     // Runs on the receive loop only, so the seeded Random sees datagrams in arrival order: reproducible runs.
     private void OnDatagram(ReadOnlyMemory<byte> datagram, IPEndPoint client, long receivedTimestamp)
     {
         Interlocked.Increment(ref _received);
         // The log is for people; when nobody keeps or watches it, skip the work (it matters at 100 000 pings/s).
-        var preview = Logging ? PingMessage.Preview(datagram.Span) : "";
+        var preview = IsLogging ? PingMessage.Preview(datagram.Span) : "";
         Record(PingServerAction.Received, client, datagram.Length, preview);
         if (datagram.Length > UdpReceiveLoop.MaxDatagram || _random.NextDouble() < Options.LossProbability)
         {
@@ -83,8 +81,19 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
         var delay = NextDelay();
         if (delay <= TimeSpan.Zero || _delayLine is null)
             Echo(echo, client, copies, preview);
+        else if (Interlocked.Add(ref _delayedBytes, echo.Length) > Options.MaxDelayedBytes)
+        {
+            // The delay line is full: a flood must not turn into unbounded memory. Like a full router queue, drop.
+            Interlocked.Add(ref _delayedBytes, -echo.Length);
+            Interlocked.Increment(ref _dropped);
+            Record(PingServerAction.Dropped, client, datagram.Length, preview);
+        }
         else
-            _delayLine.Schedule(receivedTimestamp + (long)(delay.TotalSeconds * Stopwatch.Frequency), () => Echo(echo, client, copies, preview));
+            _delayLine.Schedule(receivedTimestamp + (long)(delay.TotalSeconds * Stopwatch.Frequency), () =>
+            {
+                Interlocked.Add(ref _delayedBytes, -echo.Length);
+                Echo(echo, client, copies, preview);
+            });
     }
 
     private TimeSpan NextDelay()
@@ -127,46 +136,31 @@ public sealed class PingServer : IAsyncDisposable, IHtmlDisplay
         }
     }
 
-    private bool Logging => Options.LogCapacity > 0 || Logged is not null;
-
     private void Record(PingServerAction action, IPEndPoint client, int length, string preview)
     {
-        if (!Logging) return;
-        var entry = new PingServerLogEntry(Stopwatch.GetElapsedTime(_started), action, client, length, preview);
-        if (Options.LogCapacity > 0)
-        {
-            _log.Enqueue(entry);
-            while (_log.Count > Options.LogCapacity) _log.TryDequeue(out _);
-        }
-        Logged?.Invoke(entry);
+        if (IsLogging) Record(new PingServerLogEntry(Stopwatch.GetElapsedTime(_started), action, client, length, preview));
     }
 
-    /// <summary>
-    /// Stops receiving, lets delayed echoes already scheduled go out for up to <paramref name="drain"/> (default 2 s),
-    /// then closes the socket.
-    /// </summary>
-    public async Task StopAsync(TimeSpan? drain = null)
+    /// <summary>Stops receiving, lets delayed echoes already scheduled go out for up to <paramref name="drain"/>, then closes the socket.</summary>
+    protected override async Task StopCoreAsync(TimeSpan drain)
     {
-        if (_stop.IsCancellationRequested) { await _loop.ConfigureAwait(false); return; }
-        _stop.Cancel();
+        await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         if (_delayLine is not null)
-            await Task.Run(() => _delayLine.Complete(drain ?? TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+            await Task.Run(() => _delayLine.Complete(drain)).ConfigureAwait(false);
         _socket.Dispose();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
 
-    public HtmlTable LogTable(int last = 20) => new($"Ping server {EndPoint}: last {Math.Min(last, _log.Count)} log entries",
-        ["at (s)", "action", "client", "bytes", "datagram"],
-        Log.TakeLast(last).Select(e => (IReadOnlyList<string>)
+    public HtmlTable LogTable(int last = 20)
+    {
+        var entries = Log.TakeLast(last).ToList();
+        return new($"Ping server {EndPoint}: last {entries.Count} log entries", ["at (s)", "action", "client", "bytes", "datagram"],
+            entries.Select(e => (IReadOnlyList<string>)
             [e.At.TotalSeconds.ToString("F4", CultureInfo.InvariantCulture), e.Action.ToString(), e.Client.ToString(), e.Length.ToString(CultureInfo.InvariantCulture), e.Preview]));
+    }
 
-    public string ToHtml() => new HtmlTable($"Ping server on {EndPoint}", ["received", "dropped", "echoed", "duplicated", "errors"],
+    public override string ToHtml() => new HtmlTable($"Ping server on {EndPoint}", ["received", "dropped", "echoed", "duplicated", "errors"],
         [[.. CountersRow()]]).ToHtml();
 
     private IEnumerable<string> CountersRow()

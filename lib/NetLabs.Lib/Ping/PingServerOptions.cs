@@ -1,4 +1,5 @@
 using System.Net;
+using NetLabs.Hosting;
 
 namespace NetLabs.Ping;
 
@@ -26,7 +27,10 @@ public sealed record PingServerOptions
 
     /// <summary>Loopback by default: a lab server is not exposed to the network unless asked.</summary>
     public IPAddress Address { get; init; } = IPAddress.Loopback;
-    /// <summary>0 = any free port (see <see cref="PingServer.EndPoint"/>); the textbook uses 12000.</summary>
+    /// <summary>The textbook's port.</summary>
+    public const int LabPort = 12000;
+
+    /// <summary>0 = any free port (see <c>PingServer.EndPoint</c>); the textbook uses <see cref="LabPort"/>.</summary>
     public int Port { get; init; }
     public double LossProbability { get; init; } = TextbookLossProbability;
     /// <summary>Seed for loss, jitter and duplicates, for reproducible runs; null = a different run each time.</summary>
@@ -40,22 +44,35 @@ public sealed record PingServerOptions
     public double DuplicateProbability { get; init; }
     /// <summary>How many log entries are kept for display (the counters count everything).</summary>
     public int LogCapacity { get; init; } = 1000;
+    /// <summary>
+    /// How many bytes of delayed echoes may wait at once; beyond that a ping is dropped, as a full router queue drops.
+    /// Bounds the server's memory when a flood meets a long <see cref="Delay"/>.
+    /// </summary>
+    public long MaxDelayedBytes { get; init; } = 64L << 20;
 
     /// <summary>No loss, no delay: an echo server for measurements.</summary>
     public static PingServerOptions Lossless => new() { LossProbability = 0 };
+
+    /// <summary>The longest <see cref="Delay"/> or <see cref="Jitter"/> the server takes.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromHours(1);
 
     internal void Validate()
     {
         Probability(LossProbability, nameof(LossProbability));
         Probability(DuplicateProbability, nameof(DuplicateProbability));
-        ArgumentOutOfRangeException.ThrowIfNegative(Delay.Ticks, nameof(Delay));
-        ArgumentOutOfRangeException.ThrowIfNegative(Jitter.Ticks, nameof(Jitter));
-        ArgumentOutOfRangeException.ThrowIfNegative(LogCapacity, nameof(LogCapacity));
-        if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A UDP port is 0–65535.");
+        Duration(Delay, nameof(Delay));
+        Duration(Jitter, nameof(Jitter));
+        if (LogCapacity < 0) throw new ServerStartException($"LogCapacity is {LogCapacity}: give 0 (keep no log) or more.");
+        if (MaxDelayedBytes < 0) throw new ServerStartException($"MaxDelayedBytes is {MaxDelayedBytes}: give 0 (no delayed echo waits) or more.");
     }
 
     private static void Probability(double value, string name)
     {
-        if (!(value is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(name, value, "A probability is between 0 and 1.");
+        if (!(value is >= 0 and <= 1)) throw new ServerStartException($"{name} is {value}: a probability is between 0 and 1.");
+    }
+
+    private static void Duration(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.Zero || value > MaxDelay) throw new ServerStartException($"{name} is {value}: give between 0 and {MaxDelay.TotalMinutes:0} minutes.");
     }
 }

@@ -11,7 +11,7 @@ namespace NetLabs.Ping;
 /// The pinger lab's checks of a student's <see cref="PingExchange"/> ("send one ping and wait for its reply"): replies
 /// and their RTT, timeouts, a late reply that must not be taken for the next ping's, and statistics that agree with
 /// what the server did. The student's function runs inside the library's own ping loop
-/// (<see cref="PingClient.PingAsync(PingClientOptions, PingExchange, CancellationToken)"/>), against real servers on loopback.
+/// (<see cref="PingClient.PingAsync"/> with <see cref="PingClientOptions.Exchange"/>), against real servers on loopback.
 /// <code>await PingStudentChecks.RunAsync(SendOnePing)</code>
 /// </summary>
 public static class PingStudentChecks
@@ -89,7 +89,8 @@ public static class PingStudentChecks
     private static async Task<List<PingReply>> RunAsync(PingExchange exchange, PingClientOptions options, CancellationToken token)
     {
         var replies = new List<PingReply>();
-        await foreach (var reply in PingClient.PingAsync(options, exchange, token).ConfigureAwait(false))
+        await using var client = new PingClient(options with { Exchange = exchange });
+        await foreach (var reply in client.PingAsync(token).ConfigureAwait(false))
         {
             if (reply is null) throw new CheckFailedException($"ping {replies.Count + 1}: your function returned null; return a PingReply (PingReply.TimedOut(sequence) when nothing came back)");
             replies.Add(reply);

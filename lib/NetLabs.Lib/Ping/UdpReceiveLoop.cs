@@ -67,22 +67,4 @@ internal static class UdpReceiveLoop
             }
         }
     }
-
-    /// <summary>A UDP socket bound to the given address and port (0 = any free port).</summary>
-    public static Socket Bind(IPAddress address, int port)
-    {
-        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            // A larger queue rides out short pauses (a GC, a busy core) without dropping; the kernel caps it at rmem_max.
-            socket.ReceiveBufferSize = 4 << 20;
-            socket.Bind(new IPEndPoint(address, port));
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
 }

@@ -58,9 +58,9 @@ public static class ConcurrencyExperiment
                 }, cancellationToken).ConfigureAwait(false);
                 return new ClientTiming(client, slow, started, clock.Elapsed, exchange.StatusCode);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or TimeoutException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (e is HttpClientException or System.Net.Sockets.SocketException)
             {
-                return new ClientTiming(client, slow, started, clock.Elapsed, 0, e.GetType().Name);
+                return new ClientTiming(client, slow, started, clock.Elapsed, 0, e is HttpClientException failed ? failed.Failure.ToString() : e.GetType().Name);
             }
         }).ToList();
         return new ConcurrencyRun(serverLabel, await Task.WhenAll(tasks).ConfigureAwait(false));

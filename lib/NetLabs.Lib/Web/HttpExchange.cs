@@ -26,6 +26,7 @@ public sealed class HttpExchange : IHtmlDisplay
         ReasonPhrase = response.Reason;
         Headers = response.Headers;
         Body = response.Body;
+        BodyLength = response.BodyLength;
         Framing = response.Framing;
         ServerClosed = response.ServerClosed;
         ConnectTime = connected;
@@ -44,8 +45,10 @@ public sealed class HttpExchange : IHtmlDisplay
     public int StatusCode { get; }
     public string ReasonPhrase { get; }
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
-    /// <summary>The body's bytes (chunked framing removed).</summary>
+    /// <summary>The body's bytes (chunked framing removed); empty when it went to <see cref="HttpRawRequestOptions.BodyDestination"/>.</summary>
     public byte[] Body { get; }
+    /// <summary>How many body bytes arrived (also when they went to <see cref="HttpRawRequestOptions.BodyDestination"/>).</summary>
+    public long BodyLength { get; }
     /// <summary>How the body's end was found: "Content-Length", "chunked", "until close" or "no body (…)".</summary>
     public string Framing { get; }
     /// <summary>Whether the server had closed the connection when reading stopped.</summary>
@@ -89,7 +92,7 @@ public sealed class HttpExchange : IHtmlDisplay
     }
 
     public override string ToString() =>
-        $"{RequestLine} → {StatusCode} {ReasonPhrase}, {Body.Length} body bytes ({Framing}), {Elapsed.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture)} ms";
+        $"{RequestLine} → {StatusCode} {ReasonPhrase}, {BodyLength} body bytes ({Framing}), {Elapsed.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture)} ms";
 
     public string ToHtml()
     {
@@ -98,7 +101,7 @@ public sealed class HttpExchange : IHtmlDisplay
         html.Append("<div class=\"netlabs-exchange\" style=\"font-family:monospace;font-size:90%\">")
             .Append("<div style=\"margin:4px 0\"><b>").Append(WebUtility.HtmlEncode(RequestLine)).Append("</b> → <b style=\"color:").Append(color).Append("\">")
             .Append(StatusCode).Append(' ').Append(WebUtility.HtmlEncode(ReasonPhrase)).Append("</b>, ")
-            .Append(Body.Length).Append(" body bytes (").Append(WebUtility.HtmlEncode(Framing)).Append("), ")
+            .Append(BodyLength).Append(" body bytes (").Append(WebUtility.HtmlEncode(Framing)).Append("), ")
             .Append(Elapsed.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture)).Append(" ms</div>");
         html.Append("<div style=\"color:#555\">sent to ").Append(WebUtility.HtmlEncode(Host)).Append(':').Append(Port).Append(", ")
             .Append(RequestBytes.Length).Append(" bytes:</div>");

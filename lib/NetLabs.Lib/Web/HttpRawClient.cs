@@ -22,8 +22,13 @@ public sealed record HttpRawRequestOptions
     /// <summary>A slow client (a person typing in telnet, a bad link): the request goes out in small pieces
     /// spread over this time. Zero: all at once.</summary>
     public TimeSpan SendDuration { get; init; }
-    /// <summary>Largest response accepted.</summary>
+    /// <summary>Largest body kept in memory (a larger one is <see cref="HttpClientFailure.TooLarge"/>); no limit with <see cref="BodyDestination"/>.</summary>
     public long MaxResponseBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// Where the body goes as it arrives (a file, to save one of any size): it is then not kept in memory
+    /// (<see cref="HttpExchange.Body"/> is empty, <see cref="HttpExchange.BodyLength"/> counts it). Null: kept.
+    /// </summary>
+    public Stream? BodyDestination { get; init; }
 }
 
 /// <summary>
@@ -31,6 +36,8 @@ public sealed record HttpRawRequestOptions
 /// response the way HTTP/1.1 says it ends (Content-Length, chunked, or the server closing), and keeps every
 /// byte sent and received so the exchange can be shown as it was on the wire.
 /// <code>var exchange = await HttpRawClient.GetAsync("localhost", 6789, "HelloWorld.html");</code>
+/// No complete, well-formed response within the timeout is an <see cref="HttpClientException"/> that carries what was
+/// sent and what did arrive; a connection that cannot be made at all is the system's SocketException.
 /// </summary>
 public static class HttpRawClient
 {
@@ -94,181 +101,20 @@ public static class HttpRawClient
         options ??= new HttpRawRequestOptions();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Timeout);
+        HttpRawConnection connection;
         try
         {
-            await using var connection = await HttpRawConnection.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
-            return await connection.SendAsync(request, options, deadline.Token).ConfigureAwait(false);
+            connection = await HttpRawConnection.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"No complete response from {host}:{port} within {options.Timeout.TotalSeconds:0.#} s.");
+            throw new HttpClientException(HttpClientFailure.TimedOut, $"No connection to {host}:{port} within {options.Timeout.TotalSeconds:0.#} s.",
+                host, port, request, [], null);
         }
-    }
-
-    /// <summary>Reads one response from a stream, keeping the raw bytes, and finds where it ends.</summary>
-    internal sealed class ResponseReader(Stream stream, long maxBytes, bool headRequest, ReadOnlySpan<byte> leftover)
-    {
-        private readonly MemoryStream _raw = NewRaw(leftover);
-        private readonly byte[] _chunk = new byte[16 * 1024];
-        private bool _closed;
-
-        public async Task<ParsedResponse> ReadAsync(CancellationToken cancellationToken)
-        {
-            var start = 0;
-            while (true)
-            {
-                var headEnd = await ReadHeadAsync(start, cancellationToken).ConfigureAwait(false);
-                var head = ParseHead(_raw.GetBuffer().AsSpan(start, headEnd - start));
-                if (head.Status is >= 100 and < 200 and not 101)
-                {
-                    start = headEnd; // an interim response (100 Continue): the real one follows
-                    continue;
-                }
-                var (body, framing, end) = await ReadBodyAsync(head, headEnd, cancellationToken).ConfigureAwait(false);
-                var raw = _raw.GetBuffer();
-                return new ParsedResponse(head.Version, head.Status, head.Reason, head.Headers, body, framing,
-                    raw.AsSpan(0, end).ToArray(), headEnd, _closed, raw.AsSpan(end, (int)_raw.Length - end).ToArray());
-            }
-        }
-
-        private async Task<int> ReadHeadAsync(int start, CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                var end = HttpRequest.FindHeadEnd(_raw.GetBuffer().AsSpan(start, (int)_raw.Length - start));
-                if (end >= 0) return start + end;
-                if (!await FillAsync(cancellationToken).ConfigureAwait(false))
-                    throw new InvalidDataException(_raw.Length == start
-                        ? "The server closed the connection without answering."
-                        : "The server closed the connection in the middle of the response head.");
-            }
-        }
-
-        private static MemoryStream NewRaw(ReadOnlySpan<byte> leftover)
-        {
-            var raw = new MemoryStream();
-            raw.Write(leftover);
-            return raw;
-        }
-
-        /// <summary>The body, how its end was found, and where the response ends in the raw bytes.</summary>
-        private async Task<(byte[] Body, string Framing, int End)> ReadBodyAsync(Head head, int headEnd, CancellationToken cancellationToken)
-        {
-            if (headRequest || head.Status is 204 or 304)
-                return ([], "no body (" + (headRequest ? "HEAD" : head.Status.ToString(CultureInfo.InvariantCulture)) + ")", headEnd);
-
-            if (head.Header("Transfer-Encoding") is { } coding && coding.TrimEnd().EndsWith("chunked", StringComparison.OrdinalIgnoreCase))
-            {
-                var (chunked, end) = await ReadChunkedAsync(headEnd, cancellationToken).ConfigureAwait(false);
-                return (chunked, "chunked", end);
-            }
-
-            if (head.Header("Content-Length") is { } lengthText)
-            {
-                if (!long.TryParse(lengthText, NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length > maxBytes)
-                    throw new InvalidDataException($"Unusable Content-Length: '{lengthText}'.");
-                while (_raw.Length - headEnd < length)
-                    if (!await FillAsync(cancellationToken).ConfigureAwait(false))
-                        throw new InvalidDataException($"The server closed the connection after {_raw.Length - headEnd} of {length} body bytes.");
-                return (_raw.GetBuffer().AsSpan(headEnd, (int)length).ToArray(), "Content-Length", headEnd + (int)length);
-            }
-
-            while (await FillAsync(cancellationToken).ConfigureAwait(false)) { }
-            return (_raw.GetBuffer().AsSpan(headEnd, (int)_raw.Length - headEnd).ToArray(), "until close", (int)_raw.Length);
-        }
-
-        /// <summary>Chunked body: "size-in-hex\r\n", that many bytes, "\r\n", …, "0\r\n", trailers, "\r\n".</summary>
-        private async Task<(byte[] Body, int End)> ReadChunkedAsync(int position, CancellationToken cancellationToken)
-        {
-            var body = new MemoryStream();
-            while (true)
-            {
-                var line = await ReadLineAsync(position, cancellationToken).ConfigureAwait(false);
-                var sizeText = Encoding.ASCII.GetString(_raw.GetBuffer(), position, line.End - position).Split(';')[0].Trim();
-                position = line.Next;
-                if (!long.TryParse(sizeText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var size) || size < 0 || body.Length + size > maxBytes)
-                    throw new InvalidDataException($"Bad chunk size '{sizeText}'.");
-                if (size == 0)
-                {
-                    // Trailer lines up to an empty one.
-                    while (true)
-                    {
-                        line = await ReadLineAsync(position, cancellationToken).ConfigureAwait(false);
-                        var empty = line.End == position;
-                        position = line.Next;
-                        if (empty) return (body.ToArray(), position);
-                    }
-                }
-                while (_raw.Length < position + size + 2)
-                    if (!await FillAsync(cancellationToken).ConfigureAwait(false))
-                        throw new InvalidDataException("The server closed the connection in the middle of a chunk.");
-                body.Write(_raw.GetBuffer(), position, (int)size);
-                position += (int)size;
-                var crlf = _raw.GetBuffer().AsSpan(position, 2);
-                if (crlf[0] == '\r' && crlf[1] == '\n') position += 2;
-                else if (crlf[0] == '\n') position += 1;
-                else throw new InvalidDataException("A chunk does not end with CRLF.");
-            }
-        }
-
-        /// <summary>The next line from <paramref name="position"/>: where its text ends and the next line starts.</summary>
-        private async Task<(int End, int Next)> ReadLineAsync(int position, CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                var lf = _raw.GetBuffer().AsSpan(position, (int)_raw.Length - position).IndexOf((byte)'\n');
-                if (lf >= 0)
-                {
-                    var end = position + lf;
-                    return (end > position && _raw.GetBuffer()[end - 1] == '\r' ? end - 1 : end, end + 1);
-                }
-                if (!await FillAsync(cancellationToken).ConfigureAwait(false))
-                    throw new InvalidDataException("The server closed the connection in the middle of the chunked body.");
-            }
-        }
-
-        private async Task<bool> FillAsync(CancellationToken cancellationToken)
-        {
-            if (_closed) return false;
-            var read = await stream.ReadAsync(_chunk, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                _closed = true;
-                return false;
-            }
-            if (_raw.Length + read > maxBytes + 64 * 1024) throw new InvalidDataException($"Response larger than {maxBytes} bytes.");
-            _raw.Write(_chunk, 0, read);
-            return true;
-        }
-
-        private static Head ParseHead(ReadOnlySpan<byte> bytes)
-        {
-            var lines = Encoding.Latin1.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-            var statusLine = lines[0].Split(' ', 3);
-            if (statusLine.Length < 2 || !statusLine[0].StartsWith("HTTP/", StringComparison.Ordinal)
-                || !int.TryParse(statusLine[1], NumberStyles.None, CultureInfo.InvariantCulture, out var status) || statusLine[1].Length != 3)
-                throw new InvalidDataException($"Not an HTTP status line: '{lines[0]}'.");
-            var headers = new List<KeyValuePair<string, string>>();
-            foreach (var line in lines.Skip(1))
-            {
-                if (line.Length == 0) break;
-                var colon = line.IndexOf(':');
-                if (colon <= 0) throw new InvalidDataException($"Not a header line: '{line}'.");
-                headers.Add(new(line[..colon].Trim(), line[(colon + 1)..].Trim()));
-            }
-            return new Head(statusLine[0], status, statusLine.Length > 2 ? statusLine[2] : "", headers);
-        }
-    }
-
-    private sealed record Head(string Version, int Status, string Reason, List<KeyValuePair<string, string>> Headers)
-    {
-        public string? Header(string name) => Headers.LastOrDefault(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
+        await using (connection.ConfigureAwait(false))
+            return await connection.ExchangeAsync(request, options, deadline.Token, cancellationToken).ConfigureAwait(false);
     }
 }
-
-/// <summary>A response as read off the wire (see <see cref="HttpExchange"/>); <see cref="Leftover"/>: bytes after it.</summary>
-internal sealed record ParsedResponse(string Version, int Status, string Reason, IReadOnlyList<KeyValuePair<string, string>> Headers,
-    byte[] Body, string Framing, byte[] Raw, int HeadLength, bool ServerClosed, byte[] Leftover);
 
 /// <summary>
 /// One TCP connection for several requests in a row (keep-alive): each <see cref="SendAsync"/> writes a request
@@ -326,24 +172,53 @@ public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Writes the request bytes as given and reads one response, within <see cref="HttpRawRequestOptions.Timeout"/>.</summary>
+    /// <exception cref="HttpClientException">No complete, well-formed response (it carries what did arrive).</exception>
     public async Task<HttpExchange> SendAsync(byte[] request, HttpRawRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new HttpRawRequestOptions();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Timeout);
-        try
-        {
-            return await ExchangeAsync(request, options, deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"No complete response from {Host}:{Port} within {options.Timeout.TotalSeconds:0.#} s.");
-        }
+        return await ExchangeAsync(request, options, deadline.Token, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpExchange> ExchangeAsync(byte[] request, HttpRawRequestOptions options, CancellationToken cancellationToken)
+    /// <summary>One request and its response, until <paramref name="deadline"/>; every failure but the caller's cancelling becomes <see cref="HttpClientException"/>.</summary>
+    internal async Task<HttpExchange> ExchangeAsync(byte[] request, HttpRawRequestOptions options, CancellationToken deadline, CancellationToken cancellationToken)
     {
         var started = _clock.Elapsed;
+        var reader = new HttpResponseReader(_stream, options.MaxResponseBytes, request.AsSpan().StartsWith("HEAD "u8), _leftover, options.BodyDestination);
+        ParsedResponse response;
+        try
+        {
+            await WriteRequestAsync(request, options, deadline).ConfigureAwait(false);
+            response = await reader.ReadAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Failure(HttpClientFailure.TimedOut, $"No complete response from {Host}:{Port} within {options.Timeout.TotalSeconds:0.#} s.", e);
+        }
+        catch (HttpResponseReader.BrokenResponse e)
+        {
+            throw Failure(e.Failure, e.Message, e);
+        }
+        catch (IOException e)
+        {
+            var received = reader.Received.Length;
+            throw Failure(received == 0 ? HttpClientFailure.ClosedWithoutAnswer : HttpClientFailure.Truncated,
+                $"The connection to {Host}:{Port} was reset {(received == 0 ? "before any answer" : $"after {received} bytes of the response")}.", e);
+        }
+        _leftover = response.Leftover;
+        ServerClosed = response.ServerClosed;
+        // The first exchange on a connection includes connecting; later ones start when their request is sent.
+        var first = !_used;
+        _used = true;
+        return new HttpExchange(Host, Port, request, response, first ? _connectTime : TimeSpan.Zero, _clock.Elapsed - (first ? TimeSpan.Zero : started));
+
+        HttpClientException Failure(HttpClientFailure failure, string message, Exception inner) =>
+            new(failure, message, Host, Port, request, reader.Received, reader.Status, inner);
+    }
+
+    private async Task WriteRequestAsync(byte[] request, HttpRawRequestOptions options, CancellationToken cancellationToken)
+    {
         if (options.SendDuration > TimeSpan.Zero && request.Length > 1)
         {
             // Up to 20 pieces, one at each step of the duration; the last piece goes at its end.
@@ -360,14 +235,6 @@ public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
         {
             await _stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        var reader = new HttpRawClient.ResponseReader(_stream, options.MaxResponseBytes, request.AsSpan().StartsWith("HEAD "u8), _leftover);
-        var response = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        _leftover = response.Leftover;
-        ServerClosed = response.ServerClosed;
-        // The first exchange on a connection includes connecting; later ones start when their request is sent.
-        var first = !_used;
-        _used = true;
-        return new HttpExchange(Host, Port, request, response, first ? _connectTime : TimeSpan.Zero, _clock.Elapsed - (first ? TimeSpan.Zero : started));
     }
 
     public void Dispose() => _tcp.Dispose();

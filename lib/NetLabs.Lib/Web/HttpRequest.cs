@@ -82,6 +82,10 @@ public sealed class HttpRequest
         }
     }
 
+    /// <summary>The client waits for "100 Continue" before it sends its body ("Expect: 100-continue", HTTP/1.1).</summary>
+    public bool ExpectsContinue =>
+        MinorVersion >= 1 && Header("Expect") is { } expect && expect.Trim().Equals("100-continue", StringComparison.OrdinalIgnoreCase);
+
     public override string ToString() => $"{Method} {Target} {Version}";
 
     /// <summary>
@@ -115,24 +119,12 @@ public sealed class HttpRequest
 
         var lineEnd = head.IndexOf((byte)'\n');
         if (lineEnd < 0) return Fail(out error, 400, "no line end");
-        var requestLine = TrimCr(head[..lineEnd]);
+        var requestLine = HttpFields.TrimCr(head[..lineEnd]);
         if (requestLine.Length > limits.MaxRequestLineBytes) return Fail(out error, 414, "request line too long");
         if (!ParseRequestLine(requestLine, out var method, out var target, out var minor, out error)) return null;
 
         var headers = new List<KeyValuePair<string, string>>(8);
-        var rest = head[(lineEnd + 1)..];
-        while (true)
-        {
-            var lf = rest.IndexOf((byte)'\n');
-            if (lf < 0) return Fail(out error, 400, "header line without line end");
-            var line = TrimCr(rest[..lf]);
-            rest = rest[(lf + 1)..];
-            if (line.IsEmpty) break;
-            if (headers.Count == limits.MaxHeaderCount) return Fail(out error, 431, "too many header fields");
-            if (!ParseHeaderLine(line, out var field, out error)) return null;
-            headers.Add(field);
-        }
-        if (!rest.IsEmpty) return Fail(out error, 400, "bytes after the empty line");
+        if (!HttpFields.TryParse(head[(lineEnd + 1)..], limits.MaxHeaderCount, headers, out error)) return null;
 
         var request = new HttpRequest(method, target, minor, headers);
         return request.CheckFraming(limits, out error) ? request : null;
@@ -186,7 +178,7 @@ public sealed class HttpRequest
         var versionBytes = line[(lastSpace + 1)..];
 
         foreach (var b in methodBytes)
-            if (!IsTokenChar(b)) { Fail(out error, 400, "invalid method"); return false; }
+            if (!HttpFields.IsTokenChar(b)) { Fail(out error, 400, "invalid method"); return false; }
         if (targetBytes.IsEmpty) { Fail(out error, 400, "empty request target"); return false; }
         foreach (var b in targetBytes)
             if (b is <= 0x20 or >= 0x7F) { Fail(out error, 400, "invalid byte in request target"); return false; }
@@ -201,32 +193,6 @@ public sealed class HttpRequest
         target = Encoding.ASCII.GetString(targetBytes);
         return true;
     }
-
-    private static bool ParseHeaderLine(ReadOnlySpan<byte> line, out KeyValuePair<string, string> field, out HttpError error)
-    {
-        field = default;
-        error = default;
-        if (line[0] is (byte)' ' or (byte)'\t') { Fail(out error, 400, "folded header line"); return false; }
-        var colon = line.IndexOf((byte)':');
-        if (colon <= 0) { Fail(out error, 400, "header line without name and colon"); return false; }
-        var name = line[..colon];
-        foreach (var b in name)
-            if (!IsTokenChar(b)) { Fail(out error, 400, "invalid header name"); return false; }
-        var value = line[(colon + 1)..].Trim(" \t"u8);
-        foreach (var b in value)
-            if (b is < 0x20 and not (byte)'\t' or 0x7F) { Fail(out error, 400, "control byte in header value"); return false; }
-        field = new(Encoding.ASCII.GetString(name), Encoding.Latin1.GetString(value));
-        return true;
-    }
-
-    private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) =>
-        line.Length > 0 && line[^1] == '\r' ? line[..^1] : line;
-
-    /// <summary>tchar of RFC 9110: letters, digits and !#$%&amp;'*+-.^_`|~.</summary>
-    private static bool IsTokenChar(byte b) =>
-        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
-          or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-          or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 
     private static bool Invalid(out HttpError error, int status, string reason)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
@@ -10,8 +9,9 @@ namespace NetLabs.Web;
 /// with a file of the root folder (200, 304), a redirect for a folder (301), or an error page (400, 403,
 /// 404, 405, 413, 414, 431, 500, 501, 505). Files go out as bytes, never decoded. The same code serves both
 /// server modes; only keep-alive differs (sequential mode closes after each response).
-/// <para>For each connection: (1) wait for a complete request head; (2) parse it; (3) read and drop any
-/// body; (4) answer; (5) keep the connection for the next request, or close it.</para>
+/// <para>For each request on a connection: (1) wait for a complete request head; (2) parse it; (3) read and drop
+/// any body; (4) answer; (5) keep the connection for the next request, or close it. <see cref="RequestReader"/>
+/// holds what the connection received and its deadlines.</para>
 /// </summary>
 public sealed class StaticFileHandler
 {
@@ -32,98 +32,91 @@ public sealed class StaticFileHandler
     /// <summary>Serves requests on one connection until it should close. Throws when the client goes away.</summary>
     public async Task HandleConnectionAsync(WebConnection connection)
     {
-        var socket = connection.Socket;
-        var buffer = ArrayPool<byte>.Shared.Rent(_limits.MaxHeaderBytes);
+        using var reader = new RequestReader(connection);
         var send = ArrayPool<byte>.Shared.Rent(SendBufferBytes);
-        var filled = 0;          // bytes of buffer holding received, not yet handled data
-        var started = 0L;        // when the current request's first byte arrived
-        HttpRequest? inFlight = null; // the request being answered, to log if the connection fails meanwhile
         try
         {
-            while (true)
-            {
-                // (1) Wait for a complete request head ("...\r\n\r\n").
-                filled = SkipLeadingLineEnds(buffer, filled);
-                connection.Idle = filled == 0;
-                if (filled == 0) connection.SetTimeout(started == 0 ? _options.HeaderTimeout : _options.KeepAliveTimeout);
-                else started = Stopwatch.GetTimestamp();
-                int headEnd;
-                while ((headEnd = HttpRequest.FindHeadEnd(buffer.AsSpan(0, filled))) < 0)
-                {
-                    if (HeadTooLarge(buffer.AsSpan(0, filled)) is { } tooLarge)
-                    {
-                        await RefuseAsync(connection, send, tooLarge, started).ConfigureAwait(false);
-                        return;
-                    }
-                    var received = await socket.ReceiveAsync(buffer.AsMemory(filled, _limits.MaxHeaderBytes - filled), SocketFlags.None).ConfigureAwait(false);
-                    if (received == 0)
-                    {
-                        if (filled > 0) connection.Log("-", "-", 400, 0, Elapsed(started), "client closed in the middle of a request");
-                        return;
-                    }
-                    if (filled == 0)
-                    {
-                        connection.Idle = false;
-                        started = Stopwatch.GetTimestamp();
-                        connection.SetTimeout(_options.HeaderTimeout);
-                    }
-                    filled += received;
-                    filled = SkipLeadingLineEnds(buffer, filled);
-                }
-
-                // (2) Parse it.
-                var request = HttpRequest.Parse(buffer.AsSpan(0, headEnd), _limits, out var error);
-                if (request is null)
-                {
-                    await RefuseAsync(connection, send, error, started).ConfigureAwait(false);
-                    return;
-                }
-                inFlight = request;
-
-                // (3) Read and drop the body, if any: its bytes must not be taken for the next request.
-                var consumed = headEnd + (int)Math.Min(request.ContentLength, filled - headEnd);
-                for (var left = request.ContentLength - (consumed - headEnd); left > 0;)
-                {
-                    var received = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(left, buffer.Length)), SocketFlags.None).ConfigureAwait(false);
-                    if (received == 0) return;
-                    left -= received;
-                    consumed = filled = 0;
-                }
-
-                // (4) Answer.
-                var keepAlive = request.WantsKeepAlive && _options.Mode == WebServerMode.Concurrent && !connection.IsStopping;
-                connection.SetTimeout(_options.SendTimeout);
-                if (!keepAlive) HoldUntilClose(socket);
-                var (status, bytes, note) = await RespondAsync(connection, request, keepAlive, send).ConfigureAwait(false);
-                connection.Log(request.Method, request.Target, status, bytes, Elapsed(started), note);
-                inFlight = null;
-
-                // (5) Next request on this connection, or close.
-                if (!keepAlive || status >= 500)
-                {
-                    // Bytes still unread (the client sent more than this request) would turn the close into a
-                    // reset that can destroy the response: drain them first. Otherwise just close.
-                    if (filled > consumed)
-                        await CloseGracefullyAsync(connection, buffer).ConfigureAwait(false);
-                    return;
-                }
-                Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
-                filled -= consumed;
-            }
-        }
-        catch (Exception e) when (inFlight is not null && (WebServer.IsDisconnection(e) || connection.TimedOut))
-        {
-            connection.Log(inFlight.Method, inFlight.Target, 0, 0, Elapsed(started), connection.TimedOut ? "timed out" : "client went away");
-        }
-        catch (Exception e) when (filled > 0 && connection.TimedOut && WebServer.IsDisconnection(e))
-        {
-            connection.Log("-", "-", 408, 0, Elapsed(started), "request head not complete in time: closed");
+            while (await ServeRequestAsync(connection, reader, send).ConfigureAwait(false))
+                reader.NextRequest();
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             ArrayPool<byte>.Shared.Return(send);
         }
+    }
+
+    /// <summary>
+    /// One request, in five steps: (1) wait for its head; (2) parse it; (3) skip its body; (4) answer; (5) say whether
+    /// the connection stays open for the next request. Every request that reached the parser is logged.
+    /// </summary>
+    private async Task<bool> ServeRequestAsync(WebConnection connection, RequestReader reader, byte[] send)
+    {
+        // (1) Wait for a complete request head.
+        switch (await WaitForHeadAsync(connection, reader).ConfigureAwait(false))
+        {
+            case HeadWait.Refused:
+                await RefuseAsync(connection, reader, send, reader.Refusal).ConfigureAwait(false);
+                return false;
+            case not HeadWait.Complete:
+                return false;
+        }
+
+        // (2) Parse it.
+        var request = HttpRequest.Parse(reader.Head, _limits, out var error);
+        if (request is null)
+        {
+            await RefuseAsync(connection, reader, send, error).ConfigureAwait(false);
+            return false;
+        }
+
+        try
+        {
+            // (3) Skip the body, if any.
+            if (!await reader.SkipBodyAsync(request).ConfigureAwait(false)) return Abandoned(connection, reader, request);
+
+            // (4) Answer.
+            var keepAlive = request.WantsKeepAlive && _options.Mode == WebServerMode.Concurrent && !connection.IsStopping;
+            connection.SetTimeout(_options.SendTimeout);
+            if (!keepAlive) HoldUntilClose(connection.Socket);
+            var (status, bytes, note) = await RespondAsync(connection, request, keepAlive, send).ConfigureAwait(false);
+            connection.Log(request.Method, request.Target, status, bytes, reader.Elapsed, note);
+
+            // (5) Keep the connection for the next request, or close it.
+            if (keepAlive && status < 500) return true;
+            if (reader.HasUnread) await reader.CloseGracefullyAsync().ConfigureAwait(false);
+            return false;
+        }
+        catch (Exception e) when (WebServer.IsDisconnection(e) || connection.TimedOut)
+        {
+            return Abandoned(connection, reader, request);
+        }
+    }
+
+    /// <summary>Logs a request whose answer could not be completed (status 0); the connection closes.</summary>
+    private static bool Abandoned(WebConnection connection, RequestReader reader, HttpRequest request)
+    {
+        connection.Log(request.Method, request.Target, 0, 0, reader.Elapsed, connection.TimedOut ? "timed out" : "client went away");
+        return false;
+    }
+
+    /// <summary>Step (1): what waiting for a head ended with; a request cut short is logged here.</summary>
+    private static async Task<HeadWait> WaitForHeadAsync(WebConnection connection, RequestReader reader)
+    {
+        HeadWait wait;
+        try
+        {
+            wait = await reader.ReadHeadAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (reader.InRequest && connection.TimedOut && WebServer.IsDisconnection(e))
+        {
+            wait = HeadWait.TimedOut;
+        }
+        // Nothing of a request yet: an idle connection closed or timed out, which is no request to log.
+        if (reader.InRequest && wait == HeadWait.TimedOut)
+            connection.Log("-", "-", 408, 0, reader.Elapsed, "request head not complete in time: closed");
+        else if (reader.InRequest && wait == HeadWait.ClientClosed)
+            connection.Log("-", "-", 400, 0, reader.Elapsed, "client closed in the middle of a request");
+        return wait;
     }
 
     /// <summary>Builds and sends the response to one parsed request; returns what the access log needs.</summary>
@@ -252,13 +245,13 @@ public sealed class StaticFileHandler
         return length + body.Length;
     }
 
-    /// <summary>Answers a request that cannot be read (bad syntax, too large, …), logs it, and closes.</summary>
-    private static async Task RefuseAsync(WebConnection connection, byte[] send, HttpError error, long started)
+    /// <summary>Answers a request that cannot be read (bad syntax, too large, not HTTP, …), logs it, and closes.</summary>
+    private static async Task RefuseAsync(WebConnection connection, RequestReader reader, byte[] send, HttpError error)
     {
         connection.SetTimeout(connection.Options.SendTimeout);
         var bytes = await SendErrorAsync(connection, send, error.Status, keepAlive: false, headOnly: false).ConfigureAwait(false);
-        connection.Log("-", "-", error.Status, bytes, Elapsed(started), error.Reason);
-        await CloseGracefullyAsync(connection, send).ConfigureAwait(false);
+        connection.Log("-", "-", error.Status, bytes, reader.Elapsed, error.Reason);
+        await reader.CloseGracefullyAsync().ConfigureAwait(false);
     }
 
     /// <summary>Over <see cref="WebServerOptions.MaxConnections"/>: a 503 and close.</summary>
@@ -267,25 +260,6 @@ public sealed class StaticFileHandler
         var send = new byte[1024];
         var bytes = await SendErrorAsync(connection, send, 503, keepAlive: false, headOnly: false, "Too many connections; try again later.").ConfigureAwait(false);
         connection.Log("-", "-", 503, bytes, TimeSpan.Zero, "too many connections");
-    }
-
-    /// <summary>
-    /// Closes after our last response without destroying it: stop sending (FIN), then read and drop what the
-    /// client still sends, briefly. Closing with unread bytes would make the kernel send a reset, and the
-    /// client might lose the response it has not read yet.
-    /// </summary>
-    private static async Task CloseGracefullyAsync(WebConnection connection, byte[] scratch)
-    {
-        var socket = connection.Socket;
-        socket.Shutdown(SocketShutdown.Send);
-        connection.SetTimeout(TimeSpan.FromSeconds(2));
-        long drained = 0;
-        while (drained < 4 * 1024 * 1024)
-        {
-            var received = await socket.ReceiveAsync(scratch, SocketFlags.None).ConfigureAwait(false);
-            if (received == 0) return;
-            drained += received;
-        }
     }
 
     /// <summary>
@@ -307,32 +281,4 @@ public sealed class StaticFileHandler
             data = data[sent..];
         }
     }
-
-    /// <summary>414 when the request line alone is too long, 431 when the whole head is; null while it may still fit.</summary>
-    private HttpError? HeadTooLarge(ReadOnlySpan<byte> received)
-    {
-        var lineEnd = received.IndexOf((byte)'\n');
-        if (lineEnd < 0 ? received.Length > _limits.MaxRequestLineBytes + 1 : lineEnd > _limits.MaxRequestLineBytes + 1)
-            return new HttpError(414, "request line too long");
-        if (received.Length >= _limits.MaxHeaderBytes)
-            return new HttpError(431, "request head too large");
-        return null;
-    }
-
-    /// <summary>Drops empty lines before a request (allowed by RFC 9112 §2.2); returns the bytes left.</summary>
-    private static int SkipLeadingLineEnds(byte[] buffer, int filled)
-    {
-        var skip = 0;
-        while (skip < filled)
-        {
-            if (buffer[skip] == '\n') skip++;
-            else if (buffer[skip] == '\r' && skip + 1 < filled && buffer[skip + 1] == '\n') skip += 2;
-            else break;
-        }
-        if (skip == 0) return filled;
-        Buffer.BlockCopy(buffer, skip, buffer, 0, filled - skip);
-        return filled - skip;
-    }
-
-    private static TimeSpan Elapsed(long started) => started == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(started);
 }

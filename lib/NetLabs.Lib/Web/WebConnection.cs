@@ -13,7 +13,7 @@ public sealed class WebConnection
     private readonly WebServer _server;
     private NetworkStream? _stream;
     private long _deadline; // Stopwatch timestamp after which the server closes the connection
-    private int _aborted;
+    private int _closed;
     private IPEndPoint? _remote;
     private string? _client;
 
@@ -55,14 +55,20 @@ public sealed class WebConnection
             // Stop sets IsStopping, then closes the connections it finds idle. One that becomes idle just after that
             // scan closes itself here; the full fence makes sure at least one of the two sides sees the other.
             Interlocked.MemoryBarrier();
-            if (_server.IsStopping) Abort();
+            if (_server.IsStopping) Close();
         }
     }
 
     private volatile bool _idle;
 
     /// <summary>True once the server closed this connection because its deadline passed.</summary>
-    public bool TimedOut { get; private set; }
+    public bool TimedOut
+    {
+        get => _timedOut;
+        private set => _timedOut = value;
+    }
+
+    private volatile bool _timedOut;
 
     /// <summary>
     /// From now, the server closes the connection if the handler has not set a new timeout within
@@ -73,7 +79,7 @@ public sealed class WebConnection
 
     /// <summary>Adds an entry to the server's access log.</summary>
     public void Log(string method, string target, int status, long bytes, TimeSpan duration, string? note = null) =>
-        _server.Log(new AccessLogEntry(Id, DateTimeOffset.UtcNow, Client, method, target, status, bytes, duration, note));
+        _server.Write(new AccessLogEntry(Id, DateTimeOffset.UtcNow, Client, method, target, status, bytes, duration, note));
 
     private static IPEndPoint? RemoteOf(Socket socket)
     {
@@ -89,16 +95,57 @@ public sealed class WebConnection
 
     internal bool IsPastDeadline(long now) => now > Volatile.Read(ref _deadline);
 
+    /// <summary>How long a timed-out handler has to finish (send a 408, close) before its socket is aborted.</summary>
+    private static readonly TimeSpan TimedOutGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The deadline passed. First time: the pending read ends as if the client had closed (end of stream, nothing is sent
+    /// to the client), so the handler can still answer (408) and close gracefully. Disposing a socket with a read pending
+    /// would make .NET close it with a reset, and a client that reads until the close would lose the answer it was
+    /// already sent. If the handler is still not done after a short grace (a write that makes no progress), the socket
+    /// is aborted.
+    /// </summary>
     internal void TimeOut()
     {
+        if (TimedOut)
+        {
+            Abort();
+            return;
+        }
         TimedOut = true;
-        Abort();
+        SetTimeout(TimedOutGrace);
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Abort(); // already gone
+        }
     }
 
-    /// <summary>Closes the socket at once; a pending read or write fails.</summary>
+    /// <summary>
+    /// Closes gracefully: what was written is delivered, then FIN (never a reset, also when a read is pending), then the
+    /// socket is released.
+    /// </summary>
+    internal void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // the client already reset the connection
+        }
+        Socket.Dispose();
+    }
+
+    /// <summary>Closes the socket at once, for an answer that cannot be completed; a pending read or write fails.</summary>
     internal void Abort()
     {
-        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
             Socket.Dispose();
     }
 }

@@ -2,14 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using NetLabs.Display;
+using NetLabs.Hosting;
 
 namespace NetLabs.Web;
 
-/// <summary>Counters of a running server.</summary>
-public sealed record WebServerStatistics(long ConnectionsAccepted, int ActiveConnections, long Requests, long TimedOut, long HandlerFailures);
+/// <summary>Running totals of a <see cref="WebServer"/>: everything, whereas its log keeps only the latest requests.</summary>
+public sealed record WebServerCounters(long ConnectionsAccepted, int ActiveConnections, long Requests, long TimedOut, long HandlerFailures);
 
 /// <summary>
 /// The lab's web server: listens on a TCP port and serves the files of one folder over HTTP/1.1.
@@ -18,33 +18,27 @@ public sealed record WebServerStatistics(long ConnectionsAccepted, int ActiveCon
 /// Console.WriteLine(server.Url);  // http://127.0.0.1:41234/
 /// </code>
 /// The listening socket is bound and listening when <see cref="Start"/> returns; clients are accepted on a
-/// background task until <see cref="StopAsync"/> (or disposal). Each accepted connection is handed to the
-/// <see cref="ConnectionHandler"/> (by default <see cref="StaticFileHandler"/>), one after the other in
-/// <see cref="WebServerMode.Sequential"/> mode, all at once in <see cref="WebServerMode.Concurrent"/> mode.
-/// Nothing is ever written to the console; what happened is in <see cref="AccessLog"/>.
+/// background task until <see cref="LabServer{TLogEntry, TCounters}.StopAsync"/> (or disposal). Each accepted
+/// connection is handed to the <see cref="ConnectionHandler"/> (by default <see cref="StaticFileHandler"/>), one after
+/// the other in <see cref="WebServerMode.Sequential"/> mode, all at once in <see cref="WebServerMode.Concurrent"/> mode.
+/// Nothing is ever written to the console; what happened is in the log (<see cref="LabServer{TLogEntry, TCounters}.Log"/>).
 /// </summary>
-public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
+public sealed class WebServer : LabServer<AccessLogEntry, WebServerCounters>
 {
     private readonly Socket _listener;
     private readonly ConnectionHandler _handler;
     private readonly ConcurrentDictionary<long, (WebConnection Connection, Task Served)> _connections = new();
-    private readonly AccessLogRing _accessLog;
     private readonly Timer _heartbeat;
     private readonly Task _acceptLoop;
-    private readonly object _stopLock = new();
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _stopTask;
     private long _connectionIds, _requests, _timedOut, _handlerFailures;
     private int _active;
-    private volatile bool _isStopping;
 
     private WebServer(WebServerOptions options, string realRoot, Socket listener)
+        : base((IPEndPoint)listener.LocalEndPoint!, options.LogCapacity, options.ShutdownTimeout)
     {
         Options = options;
         RealRoot = realRoot;
         _listener = listener;
-        EndPoint = (IPEndPoint)listener.LocalEndPoint!;
-        _accessLog = new AccessLogRing(options.AccessLogCapacity);
         _handler = options.Handler ?? new StaticFileHandler(options, realRoot).HandleConnectionAsync;
         // Timeouts: four times a second, close every connection whose deadline has passed.
         _heartbeat = new Timer(_ => CloseExpiredConnections(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
@@ -52,22 +46,20 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
     }
 
     /// <summary>Binds the port, starts listening and accepting in the background, and returns the running server.</summary>
-    /// <exception cref="WebServerException">The root folder is missing, or the address or port cannot be used.</exception>
+    /// <exception cref="ServerStartException">A setting cannot work, the root folder is missing, or the address or port cannot be used.</exception>
     public static WebServer Start(WebServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var realRoot = RequestPath.RealPath(options.Root);
         if (realRoot is null || !Directory.Exists(realRoot))
-            throw new WebServerException($"The folder to serve, '{Path.GetFullPath(options.Root)}', does not exist.");
-        return new WebServer(options, realRoot, Listen(options.BindAddress, options.Port));
+            throw new ServerStartException($"The folder to serve, '{Path.GetFullPath(options.Root)}', does not exist.");
+        return new WebServer(options, realRoot, Listener.BindTcp(options.Address, options.Port, "the web server", WebServerOptions.LabPort));
     }
 
     public WebServerOptions Options { get; }
     /// <summary>The served folder as a real path (links resolved).</summary>
     public string RealRoot { get; }
-    /// <summary>The address and port actually listened on (the chosen port when 0 was asked for).</summary>
-    public IPEndPoint EndPoint { get; }
-    public int Port => EndPoint.Port;
     public WebServerMode Mode => Options.Mode;
 
     /// <summary>The URL to open on this machine: the bound address, or loopback when bound to all addresses.</summary>
@@ -82,93 +74,34 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         }
     }
 
-    /// <summary>Completes when the server has stopped (after <see cref="StopAsync"/>).</summary>
-    public Task Completion => _stopped.Task;
-    public bool IsStopping => _isStopping;
-
-    /// <summary>The most recent requests (up to <see cref="WebServerOptions.AccessLogCapacity"/>), oldest first.</summary>
-    public IReadOnlyList<AccessLogEntry> AccessLog => _accessLog.Snapshot();
-
-    /// <summary>Raised for every access-log entry, on the connection's thread: keep the handler quick.</summary>
-    public event Action<AccessLogEntry>? RequestLogged;
-
-    public WebServerStatistics Statistics => new(Interlocked.Read(ref _connectionIds), Volatile.Read(ref _active),
+    public override WebServerCounters Counters => new(Interlocked.Read(ref _connectionIds), Volatile.Read(ref _active),
         Interlocked.Read(ref _requests), Interlocked.Read(ref _timedOut), Interlocked.Read(ref _handlerFailures));
 
-    /// <summary>The last <paramref name="count"/> access-log entries as a table.</summary>
-    public HtmlTable AccessLogTable(int count = 20) =>
-        AccessLogEntry.Table(AccessLog.TakeLast(count), $"Access log of {Url} ({Mode}), last {count}");
+    /// <summary>The last <paramref name="last"/> log entries as a table.</summary>
+    public HtmlTable LogTable(int last = 20) =>
+        AccessLogEntry.Table(Log.TakeLast(last), $"Access log of {Url} ({Mode}), last {last}");
 
-    public void ClearAccessLog() => _accessLog.Clear();
-
-    /// <summary>
-    /// Stops accepting, closes idle kept-alive connections, lets requests in flight finish for up to
-    /// <see cref="WebServerOptions.ShutdownTimeout"/> (or <paramref name="timeout"/>), then closes what remains.
-    /// Calling it again returns the same task.
-    /// </summary>
-    public Task StopAsync(TimeSpan? timeout = null)
+    public override string ToHtml()
     {
-        lock (_stopLock)
-            return _stopTask ??= StopCoreAsync(timeout ?? Options.ShutdownTimeout);
+        var counters = Counters;
+        return new HtmlTable($"Web server ({Mode})", ["what", "value"],
+        [
+            ["URL", Url.ToString()],
+            ["listening on", EndPoint.ToString()],
+            ["root", RealRoot],
+            ["state", State.ToString().ToLowerInvariant()],
+            ["connections (active / accepted)", $"{counters.ActiveConnections} / {counters.ConnectionsAccepted}"],
+            ["requests", counters.Requests.ToString(CultureInfo.InvariantCulture)],
+        ]).ToHtml();
     }
-
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
-
-    /// <summary>Addresses of this machine that other machines may reach it on (IPv4, up, not loopback).</summary>
-    public static IReadOnlyList<IPAddress> LocalAddresses() =>
-        NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .Where(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
-            .ToList();
-
-    public string ToHtml() => new HtmlTable($"Web server ({Mode})", ["what", "value"],
-    [
-        ["URL", Url.ToString()],
-        ["listening on", EndPoint.ToString()],
-        ["root", RealRoot],
-        ["state", IsStopping ? (Completion.IsCompleted ? "stopped" : "stopping") : "running"],
-        ["connections (active / accepted)", $"{Statistics.ActiveConnections} / {Statistics.ConnectionsAccepted}"],
-        ["requests", Statistics.Requests.ToString(CultureInfo.InvariantCulture)],
-    ]).ToHtml();
 
     public override string ToString() => $"WebServer {Mode} on {Url} serving {RealRoot}";
 
-    internal void Log(AccessLogEntry entry)
+    /// <summary>Counts a request and records its log entry (<see cref="WebConnection.Log"/> calls it).</summary>
+    internal void Write(AccessLogEntry entry)
     {
         Interlocked.Increment(ref _requests);
-        _accessLog.Add(entry);
-        RequestLogged?.Invoke(entry);
-    }
-
-    private static Socket Listen(IPAddress address, int port)
-    {
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
-            // Responses go out in one write each: no Nagle delay. On Linux accepted sockets inherit this.
-            socket.NoDelay = true;
-            socket.Bind(new IPEndPoint(address, port));
-            socket.Listen(512);
-            return socket;
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            var where = new IPEndPoint(address, port);
-            throw e.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => new WebServerException(
-                    $"Port {port} on {address} is already in use: another server (or an earlier run of this one that was not stopped) holds it. Stop that one, pick another port, or use port 0 for a free one.", e),
-                SocketError.AccessDenied => new WebServerException(
-                    $"Not allowed to listen on {where}: ports below 1024 need administrator rights. Use a port above 1024 (the lab uses 6789).", e),
-                SocketError.AddressNotAvailable => new WebServerException(
-                    $"{address} is not an address of this machine. Use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of: {string.Join(", ", LocalAddresses())}.", e),
-                _ => new WebServerException($"Cannot listen on {where}: {e.Message}", e),
-            };
-        }
+        Record(entry);
     }
 
     private async Task AcceptLoopAsync()
@@ -208,7 +141,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         {
             if (!OperatingSystem.IsLinux()) client.NoDelay = true;
             connection = new WebConnection(this, id, client);
-            if (Options.AccessLogCapacity > 0) _ = connection.Client; // ask for the address now, while the client is surely there
+            if (IsLogging) _ = connection.Client; // ask for the address now, while the client is surely there
         }
         catch (Exception)
         {
@@ -237,7 +170,7 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         finally
         {
             if (connection.TimedOut) Interlocked.Increment(ref _timedOut);
-            connection.Abort();
+            connection.Close();
             _connections.TryRemove(id, out _);
             Interlocked.Decrement(ref _active);
             served.SetResult();
@@ -274,15 +207,14 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         return await Task.WhenAny(served, Task.Delay(timeout)).ConfigureAwait(false) == served;
     }
 
-    private async Task StopCoreAsync(TimeSpan timeout)
+    protected override async Task StopCoreAsync(TimeSpan drain)
     {
-        _isStopping = true;
         Interlocked.MemoryBarrier(); // pairs with WebConnection.Idle: a connection turning idle now sees the stop
         _listener.Dispose();
 
         foreach (var (connection, _) in _connections.Values)
-            if (connection.Idle) connection.Abort();
-        if (!await AllServedWithinAsync(timeout).ConfigureAwait(false))
+            if (connection.Idle) connection.Close();
+        if (!await AllServedWithinAsync(drain).ConfigureAwait(false))
         {
             foreach (var (connection, _) in _connections.Values) connection.Abort();
             // A handler that ignores its closed socket (a student's endless loop) is left behind, not waited for.
@@ -291,6 +223,5 @@ public sealed class WebServer : IAsyncDisposable, IHtmlDisplay
         }
         await Task.WhenAny(_acceptLoop, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
-        _stopped.TrySetResult();
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using NetLabs.Hosting;
 
 namespace NetLabs.Web;
 
@@ -26,14 +27,17 @@ public delegate Task ConnectionHandler(WebConnection connection);
 /// <summary>Everything a <see cref="WebServer"/> is started with. Only <see cref="Root"/> is required.</summary>
 public sealed record WebServerOptions
 {
+    /// <summary>The port of the textbook's lab (<c>netlabs web serve</c> listens there).</summary>
+    public const int LabPort = 6789;
+
     /// <summary>The folder whose files are served. Nothing outside it ever is.</summary>
     public required string Root { get; init; }
 
     /// <summary>Address to listen on: loopback (this machine only) unless another is asked for, e.g.
     /// <see cref="IPAddress.Any"/> to be reachable from other machines.</summary>
-    public IPAddress BindAddress { get; init; } = IPAddress.Loopback;
+    public IPAddress Address { get; init; } = IPAddress.Loopback;
 
-    /// <summary>TCP port; 0 lets the system pick a free one (see <see cref="WebServer.Port"/>).</summary>
+    /// <summary>TCP port; 0 lets the system pick a free one (see <see cref="LabServer{TLogEntry, TCounters}.Port"/>).</summary>
     public int Port { get; init; }
 
     public WebServerMode Mode { get; init; } = WebServerMode.Concurrent;
@@ -41,6 +45,13 @@ public sealed record WebServerOptions
     /// <summary>Most time a client has to send a complete request head, from its first byte
     /// (from the connection's start for the first request). Slow or silent clients are then closed.</summary>
     public TimeSpan HeaderTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Sequential mode only: the longest silence before a request's first byte and between its bytes. The sequential
+    /// server serves one client at a time, so a silent client (a browser's spare connection, a forgotten telnet) holds
+    /// everyone else up for this long; a client that keeps sending, however slowly, still has <see cref="HeaderTimeout"/>.
+    /// </summary>
+    public TimeSpan SequentialIdleTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a kept-alive connection may wait for its next request.</summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -57,8 +68,8 @@ public sealed record WebServerOptions
     /// <summary>Connections served at once; beyond, new ones get 503 and are closed.</summary>
     public int MaxConnections { get; init; } = 10_000;
 
-    /// <summary>How many recent requests <see cref="WebServer.AccessLog"/> keeps (0: none).</summary>
-    public int AccessLogCapacity { get; init; } = 1000;
+    /// <summary>How many recent requests <see cref="LabServer{TLogEntry, TCounters}.Log"/> keeps (0: none).</summary>
+    public int LogCapacity { get; init; } = 1000;
 
     /// <summary>How long a looked-up file (path, size, date, and its bytes when small) is reused before the
     /// disk is checked again. <see cref="TimeSpan.Zero"/> looks every file up on every request.</summary>
@@ -73,7 +84,26 @@ public sealed record WebServerOptions
     /// <summary>Where unexpected internal errors are reported (a bug, not a client's fault); null: nowhere.
     /// The server never writes to the console by itself.</summary>
     public Action<string>? Diagnostics { get; init; }
-}
 
-/// <summary>Starting failed in a way the user can fix (port in use, missing root, …); the message says how.</summary>
-public sealed class WebServerException(string message, Exception? inner = null) : Exception(message, inner);
+    /// <summary>Throws <see cref="ServerStartException"/> naming the first setting that cannot work.</summary>
+    internal void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok) throw new ServerStartException(message);
+        }
+        Require(!string.IsNullOrWhiteSpace(Root), "Root must name the folder to serve.");
+        Require(Enum.IsDefined(Mode), $"Mode {Mode} is neither Sequential nor Concurrent.");
+        Require(HeaderTimeout > TimeSpan.Zero, "HeaderTimeout must be longer than zero.");
+        Require(SequentialIdleTimeout > TimeSpan.Zero, "SequentialIdleTimeout must be longer than zero.");
+        Require(KeepAliveTimeout > TimeSpan.Zero, "KeepAliveTimeout must be longer than zero.");
+        Require(SendTimeout > TimeSpan.Zero, "SendTimeout must be longer than zero.");
+        Require(ShutdownTimeout >= TimeSpan.Zero, "ShutdownTimeout cannot be negative.");
+        Require(MaxConnections >= 1, "MaxConnections must be at least 1.");
+        Require(LogCapacity >= 0, "LogCapacity cannot be negative (0 keeps no log entries).");
+        Require(FileCacheDuration >= TimeSpan.Zero, "FileCacheDuration cannot be negative (zero looks every file up on every request).");
+        Require(FileCacheMaxFileBytes >= 0, "FileCacheMaxFileBytes cannot be negative.");
+        Require(Limits.MaxRequestLineBytes >= 64 && Limits.MaxHeaderBytes >= Limits.MaxRequestLineBytes && Limits.MaxHeaderCount >= 1 && Limits.MaxBodyBytes >= 0,
+            "Limits cannot work: MaxRequestLineBytes at least 64, MaxHeaderBytes at least MaxRequestLineBytes, MaxHeaderCount at least 1, MaxBodyBytes not negative.");
+    }
+}

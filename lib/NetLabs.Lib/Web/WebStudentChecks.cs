@@ -163,7 +163,7 @@ public static class WebStudentChecks
                     ? $"not written yet ({handlerError.Message})"
                     : $"your handler threw {handlerError.GetType().Name}: {handlerError.Message}");
             }
-            catch (Exception e) when (e is TimeoutException or IOException or System.Net.Sockets.SocketException or FormatException or InvalidDataException)
+            catch (Exception e) when (e is HttpClientException or IOException or System.Net.Sockets.SocketException or FormatException)
             {
                 throw new CheckFailedException($"no proper HTTP response: {e.Message}");
             }

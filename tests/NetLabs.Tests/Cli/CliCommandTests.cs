@@ -170,7 +170,7 @@ public sealed partial class CliCommandTests
         var takenPort = ((IPEndPoint)taken.Client.LocalEndPoint!).Port;
         var inUse = await NetlabsTool.RunAsync(Wait, "ping", "serve", "--port", takenPort.ToString());
         Assert.NotEqual(0, inUse.ExitCode);
-        Assert.Equal("netlabs: the port is already in use (another server is running there; pick another --port or stop it).", inUse.StandardError.Trim());
+        Assert.Equal($"netlabs: UDP port {takenPort} on 127.0.0.1 is already in use, so the ping server cannot listen there: another program (or an earlier run that was not stopped) holds it. Stop that one, pick another port, or use port 0 for a free one.", inUse.StandardError.Trim());
 
         using var closed = new TcpListener(IPAddress.Loopback, 0);
         closed.Start();

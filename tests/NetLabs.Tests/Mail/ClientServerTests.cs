@@ -80,7 +80,7 @@ public class ClientServerTests
         Assert.Equal(535, error.Reply.Code);
         Assert.Equal("AUTH PLAIN ***", error.Command);
         Assert.Contains("S: 535", error.Transcript.ToString());
-        Assert.Equal(0, server.AcceptedCount);
+        Assert.Equal(0, server.Counters.MessagesAccepted);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public class ClientServerTests
             Assert.Equal(await File.ReadAllBytesAsync(MailTestKit.ImagePath, ct), decoded.ToArray());
             Assert.Contains($"cid:{image.ContentId}", received.Message.HtmlBody);
             Assert.Contains("data:image/png;base64,", received.ToHtml());
-            Assert.Equal(received.Raw, await File.ReadAllBytesAsync(Assert.Single(eml.GetFiles("*.eml")).FullName, ct));
+            Assert.Equal(received.Stored(), await File.ReadAllBytesAsync(Assert.Single(eml.GetFiles("*.eml")).FullName, ct));
         }
         finally { eml.Delete(recursive: true); }
     }
@@ -172,7 +172,7 @@ public class ClientServerTests
         var late = await Assert.ThrowsAsync<SmtpCommandException>(() => client.DataAsync(MailMessages.ToBytes(big), ct));
         Assert.Equal(552, late.Reply.Code);
         await client.NoopAsync(ct); // the session goes on
-        Assert.Equal(0, server.AcceptedCount);
+        Assert.Equal(0, server.Counters.MessagesAccepted);
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public class ClientServerTests
             foreach (var to in envelope.To) await client.SendCommandAsync($"RCPT TO:<{to}>", [250], token);
             return await client.DataAsync(message, token);
         };
-        await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain("student"), transaction: student, cancellationToken: ct);
+        await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain("student"), new SmtpClientOptions { Transaction = student }, ct);
         Assert.Equal(1, calls);
         Assert.Equal("student", Assert.Single(server.Messages).Message.Subject);
         Assert.DoesNotContain("SIZE=", server.RecentTranscripts[^1].ToString()); // the student's MAIL FROM, not ours

@@ -154,7 +154,7 @@ public class InteropTests
             "--tls", "--auth", "PLAIN", "--auth-user", MailTestKit.User, "--auth-password", "wrong"], TimeSpan.FromSeconds(15), cancellationToken: ct);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("535 5.7.8", result.StandardOutput);
-        Assert.Equal(0, server.AcceptedCount);
+        Assert.Equal(0, server.Counters.MessagesAccepted);
     }
 
     [Theory]
@@ -188,7 +188,7 @@ public class InteropTests
         var address = new SmtpServerAddress(server.Host, server.Port, SmtpSecurity.StartTls) { User = MailTestKit.User, Password = MailTestKit.Password };
         var ours = await SmtpDialogue.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), cancellationToken: ct);
         var theirs = await MailKitSender.SendAsync(address, MailTestKit.Plain(), server.TrustingClientOptions(), ct);
-        Assert.Equal(2, server.AcceptedCount);
+        Assert.Equal(2, server.Counters.MessagesAccepted);
         Assert.Contains(theirs.Entries, e => e.Party == SmtpParty.Client && e.Text.StartsWith("STARTTLS"));
         Assert.DoesNotContain(MailTestKit.Password, theirs.ToString());
         Assert.Contains("C: STARTTLS", SmtpTranscript.SideBySide(ours, theirs).ToString());

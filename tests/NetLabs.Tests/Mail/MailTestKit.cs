@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MimeKit;
@@ -34,13 +35,19 @@ internal static class MailTestKit
 /// <summary>A bare TCP connection for bad-input tests: write any bytes, read reply lines.</summary>
 internal sealed class RawConnection : IAsyncDisposable
 {
-    private readonly TcpClient _tcp = new();
+    private readonly TcpClient _tcp;
     private SmtpLineReader _reader = null!;
     private NetworkStream _stream = null!;
 
-    public static async Task<RawConnection> OpenAsync(int port, CancellationToken cancellationToken)
+    private RawConnection(IPAddress from) => _tcp = new TcpClient(new IPEndPoint(from, 0));
+
+    public static Task<RawConnection> OpenAsync(int port, CancellationToken cancellationToken) =>
+        OpenAsync(IPAddress.Loopback, port, cancellationToken);
+
+    /// <summary>Connects to 127.0.0.1:<paramref name="port"/> from <paramref name="from"/> (any 127.x.y.z: the loopback net is a /8, so a test has many client addresses).</summary>
+    public static async Task<RawConnection> OpenAsync(IPAddress from, int port, CancellationToken cancellationToken)
     {
-        var connection = new RawConnection();
+        var connection = new RawConnection(from);
         await connection._tcp.ConnectAsync("127.0.0.1", port, cancellationToken);
         connection._stream = connection._tcp.GetStream();
         connection._reader = new SmtpLineReader(connection._stream);

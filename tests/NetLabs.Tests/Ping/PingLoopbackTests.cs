@@ -216,7 +216,8 @@ public class PingLoopbackTests
             }
         }
 
-        var replies = await ToListAsync(PingClient.PingAsync(new PingClientOptions(server.EndPoint) { Timeout = TimeSpan.FromSeconds(1) }, StudentPing));
+        await using var client = new PingClient(new PingClientOptions(server.EndPoint) { Timeout = TimeSpan.FromSeconds(1), Exchange = StudentPing });
+        var replies = await ToListAsync(client.PingAsync());
 
         Assert.Equal(Enumerable.Range(1, 10), replies.Select(r => r.Sequence));
         Assert.Equal(server.Counters.Dropped, replies.Count(r => r.Outcome == PingOutcome.Timeout));

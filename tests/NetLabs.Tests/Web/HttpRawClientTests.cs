@@ -128,7 +128,7 @@ public class HttpRawClientTests
     public async Task Broken_responses_are_reported_clearly(string response, string message)
     {
         var (port, _) = await ScriptedServerAsync(response);
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/"));
+        var error = await Assert.ThrowsAsync<HttpClientException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/"));
         Assert.Contains(message, error.Message);
     }
 
@@ -136,7 +136,7 @@ public class HttpRawClientTests
     public async Task A_silent_server_is_a_timeout()
     {
         var (port, _) = await ScriptedServerAsync("", close: false, pieces: 1);
-        await Assert.ThrowsAsync<TimeoutException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/", new HttpRawRequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }));
+        await Assert.ThrowsAsync<HttpClientException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/", new HttpRawRequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }));
     }
 
     [Fact]
@@ -167,5 +167,76 @@ public class HttpRawClientTests
         Assert.Equal(200, exchange.StatusCode);
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(380));
         Assert.Throws<ArgumentException>(() => { _ = HttpRawClient.GetAsync(new Uri("https://example.invalid/")); });
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", HttpClientFailure.Truncated, 200)]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Le", HttpClientFailure.Truncated, null)]
+    [InlineData("", HttpClientFailure.ClosedWithoutAnswer, null)]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabc", HttpClientFailure.Truncated, 200)]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY\r\n0\r\n\r\n", HttpClientFailure.Malformed, 200)]
+    public async Task A_failure_carries_the_exchange_so_far(string response, HttpClientFailure failure, int? status)
+    {
+        var (port, _) = await ScriptedServerAsync(response);
+        var error = await Assert.ThrowsAsync<HttpClientException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/x").WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(failure, error.Failure);
+        Assert.Equal(status, error.StatusCode);
+        Assert.Equal(response, Latin1(error.ResponseBytes));
+        Assert.StartsWith("GET /x HTTP/1.1\r\n", Latin1(error.RequestBytes));
+        Assert.Equal(port, error.Port);
+        Assert.IsAssignableFrom<NetLabs.Hosting.NetLabsException>(error);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public async Task A_timeout_carries_the_bytes_that_did_arrive()
+    {
+        var (port, _) = await ScriptedServerAsync("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart", close: false, pieces: 1);
+        var error = await Assert.ThrowsAsync<HttpClientException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/", new HttpRawRequestOptions { Timeout = TimeSpan.FromMilliseconds(500) }));
+        Assert.Equal(HttpClientFailure.TimedOut, error.Failure);
+        Assert.EndsWith("\r\n\r\npart", Latin1(error.ResponseBytes));
+        Assert.Equal(200, error.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Content-Length: 100000\r\n\r\n", false)]
+    [InlineData("Transfer-Encoding: chunked\r\n\r\n", true)]
+    [InlineData("\r\n", false)] // until close
+    public async Task A_body_destination_takes_a_body_of_any_size_and_memory_keeps_none(string headers, bool chunked)
+    {
+        var body = Enumerable.Range(0, 100_000).Select(i => (byte)(i * 31)).ToArray();
+        var wire = chunked
+            ? string.Concat(body.Chunk(30_000).Select(c => $"{c.Length:x}\r\n{Latin1(c)}\r\n")) + "0\r\n\r\n"
+            : Latin1(body);
+        var response = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" + headers + wire;
+        var small = new HttpRawRequestOptions { MaxResponseBytes = 10_000 };
+
+        var (port, _) = await ScriptedServerAsync(response);
+        var tooLarge = await Assert.ThrowsAsync<HttpClientException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/", small).WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(HttpClientFailure.TooLarge, tooLarge.Failure);
+
+        (port, _) = await ScriptedServerAsync(response);
+        var destination = new MemoryStream();
+        var exchange = await HttpRawClient.GetAsync("127.0.0.1", port, "/", small with { BodyDestination = destination }).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(body, destination.ToArray());
+        Assert.Equal(body.Length, exchange.BodyLength);
+        Assert.Empty(exchange.Body);
+        Assert.True(exchange.ResponseBytes.Length < 1000, $"{exchange.ResponseBytes.Length} wire bytes kept");
+    }
+
+    [Theory]
+    [InlineData(" folded: line")]
+    [InlineData("Bad Name: x")]
+    [InlineData("NoColon")]
+    [InlineData("X-Control: a\u0001b")]
+    public async Task Server_and_client_refuse_the_same_header_lines(string line)
+    {
+        // One header-field parser: what the server refuses in a request, the client refuses in a response.
+        await using var server = Start(Www);
+        Assert.Equal(400, (await server.SendRawAsync($"GET /HelloWorld.html HTTP/1.1\r\nHost: x\r\n{line}\r\n\r\n")).StatusCode);
+        var (port, _) = await ScriptedServerAsync($"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n{line}\r\n\r\n");
+        var error = await Assert.ThrowsAsync<HttpClientException>(() => HttpRawClient.GetAsync("127.0.0.1", port, "/").WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(HttpClientFailure.Malformed, error.Failure);
+        Assert.Contains("not valid HTTP", error.Message);
     }
 }

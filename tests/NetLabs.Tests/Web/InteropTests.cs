@@ -109,7 +109,7 @@ public class InteropTests : IDisposable
             try { Directory.Delete(profile, recursive: true); } catch (IOException) { }
         }
 
-        var log = server.AccessLog;
+        var log = server.Log;
         Assert.Contains(log, e => e is { Target: "/HelloWorld.html", Status: 200 });
         Assert.Contains(log, e => e is { Target: "/images/logo.png", Status: 200 });
         Assert.Contains(log, e => e is { Target: "/style.css", Status: 200 });

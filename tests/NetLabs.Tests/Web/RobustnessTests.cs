@@ -85,8 +85,8 @@ public partial class RobustnessTests
         Assert.All(statuses, s => Assert.Contains(s, Allowed));
         Assert.Contains(200, statuses);
         Assert.Contains(400, statuses);
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 0, TimeSpan.FromSeconds(10)));
-        Assert.Equal(0, server.Statistics.HandlerFailures);
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 0, TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, server.Counters.HandlerFailures);
         lock (diagnostics) Assert.Empty(diagnostics);
 
         // And it still serves a good request, exactly.

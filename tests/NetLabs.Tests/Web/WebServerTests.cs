@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using NetLabs.Hosting;
 using NetLabs.Web;
 using static NetLabs.Tests.Web.WebTesting;
 
@@ -202,7 +203,7 @@ public class WebServerTests : IDisposable
         (received, closed) = await ExchangeAsync(server.Port, hello, TimeSpan.FromSeconds(5), shutdownAfterSend: true);
         Assert.True(closed);
         Assert.Equal(200, (await server.GetAsync("HelloWorld.html")).StatusCode);
-        Assert.Equal(0, server.Statistics.HandlerFailures);
+        Assert.Equal(0, server.Counters.HandlerFailures);
     }
 
     [Theory]
@@ -253,7 +254,7 @@ public class WebServerTests : IDisposable
         Assert.False(connection.ServerClosed);
         var last = await connection.GetAsync("/HelloWorld.html", new HttpRawRequestOptions { Close = true });
         Assert.Equal("close", last.Header("Connection"));
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 0));
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 0));
         var log = await server.AccessLogAsync(4);
         Assert.Equal(4, log.Count);
         Assert.Single(log.Select(e => e.ConnectionId).Distinct());
@@ -294,7 +295,7 @@ public class WebServerTests : IDisposable
         await using var connection = await HttpRawConnection.ConnectAsync("127.0.0.1", server.Port);
         var exchange = await connection.GetAsync("/HelloWorld.html");
         Assert.Equal("close", exchange.Header("Connection"));
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 0));
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 0));
     }
 
     [Fact]
@@ -313,7 +314,7 @@ public class WebServerTests : IDisposable
         Assert.True(await ClosedByServerAsync(slow, TimeSpan.FromSeconds(5)));
         Assert.Equal(200, (await server.GetAsync("HelloWorld.html")).StatusCode);
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 5);
-        Assert.Equal(2, server.Statistics.TimedOut);
+        Assert.Equal(2, server.Counters.TimedOut);
         Assert.Contains(await server.AccessLogAsync(2), e => e.Status == 408);
     }
 
@@ -323,7 +324,7 @@ public class WebServerTests : IDisposable
         await using var server = Start(Www, tweak: o => o with { KeepAliveTimeout = TimeSpan.FromMilliseconds(300) });
         await using var connection = await HttpRawConnection.ConnectAsync("127.0.0.1", server.Port);
         Assert.Equal(200, (await connection.GetAsync("/HelloWorld.html")).StatusCode);
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 0));
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 0));
         Assert.Single(await server.AccessLogAsync(1)); // an idle close is not a request
     }
 
@@ -350,10 +351,10 @@ public class WebServerTests : IDisposable
                 client.LingerState = new LingerOption(true, 0);
             }
         }
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 0));
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 0));
         Assert.Equal(large, (await server.GetAsync("/large.bin")).Body);
-        Assert.Equal(0, server.Statistics.HandlerFailures);
-        Assert.True(await EventuallyAsync(() => server.AccessLog.Any(e => e.Note == "client went away")));
+        Assert.Equal(0, server.Counters.HandlerFailures);
+        Assert.True(await EventuallyAsync(() => server.Log.Any(e => e.Note == "client went away")));
     }
 
     [Fact]
@@ -362,22 +363,22 @@ public class WebServerTests : IDisposable
         await using var server = Start(Www);
         Assert.NotEqual(0, server.Port);
         Assert.Equal(new Uri($"http://127.0.0.1:{server.Port}/"), server.Url);
-        var error = Assert.Throws<WebServerException>(() => WebServer.Start(new WebServerOptions { Root = Www, Port = server.Port }));
-        Assert.Contains($"Port {server.Port}", error.Message);
+        var error = Assert.Throws<ServerStartException>(() => WebServer.Start(new WebServerOptions { Root = Www, Port = server.Port }));
+        Assert.Contains($"port {server.Port}", error.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("already in use", error.Message);
         Assert.Contains("port 0", error.Message);
     }
 
     [Fact]
     public void A_missing_root_is_a_clear_error() =>
-        Assert.Contains("does not exist", Assert.Throws<WebServerException>(() => WebServer.Start(new WebServerOptions { Root = "/no/such/folder" })).Message);
+        Assert.Contains("does not exist", Assert.Throws<ServerStartException>(() => WebServer.Start(new WebServerOptions { Root = "/no/such/folder" })).Message);
 
     [Fact]
     public async Task Binds_loopback_unless_told_otherwise()
     {
         await using var loopback = Start(Www);
         Assert.Equal(IPAddress.Loopback, loopback.EndPoint.Address);
-        await using var everywhere = Start(Www, tweak: o => o with { BindAddress = IPAddress.Any });
+        await using var everywhere = Start(Www, tweak: o => o with { Address = IPAddress.Any });
         Assert.Equal(IPAddress.Any, everywhere.EndPoint.Address);
         Assert.Equal($"http://127.0.0.1:{everywhere.Port}/", everywhere.Url.ToString());
         Assert.Equal(200, (await everywhere.GetAsync("HelloWorld.html")).StatusCode);
@@ -399,7 +400,7 @@ public class WebServerTests : IDisposable
             },
         });
         var inFlight = server.GetAsync("/anything");
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 1));
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 1));
         var stopping = server.StopAsync(TimeSpan.FromSeconds(10));
         await Task.Delay(200);
         Assert.False(stopping.IsCompleted);
@@ -431,7 +432,7 @@ public class WebServerTests : IDisposable
         });
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, server.Port);
-        Assert.True(await EventuallyAsync(() => server.Statistics.ActiveConnections == 1));
+        Assert.True(await EventuallyAsync(() => server.Counters.ActiveConnections == 1));
         var clock = Stopwatch.StartNew();
         await server.StopAsync(TimeSpan.FromMilliseconds(300)).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.25, 3);
@@ -472,29 +473,29 @@ public class WebServerTests : IDisposable
             Diagnostics = message => { lock (reports) reports.Add(message); },
         });
         await Assert.ThrowsAnyAsync<Exception>(() => server.GetAsync("/")); // closed (or reset) without an answer
-        Assert.True(await EventuallyAsync(() => server.Statistics.HandlerFailures == 1));
+        Assert.True(await EventuallyAsync(() => server.Counters.HandlerFailures == 1));
         lock (reports) Assert.Contains(reports, r => r.Contains("student bug"));
     }
 
     [Fact]
     public async Task The_access_log_records_every_request()
     {
-        await using var server = Start(Www, tweak: o => o with { AccessLogCapacity = 3 });
+        await using var server = Start(Www, tweak: o => o with { LogCapacity = 3 });
         var seen = new List<AccessLogEntry>();
-        server.RequestLogged += e => { lock (seen) seen.Add(e); };
+        server.Logged += e => { lock (seen) seen.Add(e); };
         await server.GetAsync("/HelloWorld.html");
         await server.GetAsync("/nope");
         await server.GetAsync("/images/logo.png", new HttpRawRequestOptions { Method = "HEAD" });
         await server.GetAsync("/style.css");
         Assert.True(await EventuallyAsync(() => { lock (seen) return seen.Count == 4; }));
-        var log = server.AccessLog;
+        var log = server.Log;
         Assert.Equal(3, log.Count); // capacity
         Assert.Equal(["/nope", "/images/logo.png", "/style.css"], log.Select(e => e.Target));
         Assert.Equal([404, 200, 200], log.Select(e => e.Status));
         Assert.Equal("HEAD", log[1].Method);
         Assert.All(log, e => Assert.True(e.Bytes > 0 && e.Duration >= TimeSpan.Zero));
         lock (seen) Assert.Equal(4, seen.Count);
-        Assert.Contains("/style.css", server.AccessLogTable().ToHtml());
+        Assert.Contains("/style.css", server.LogTable().ToHtml());
         Assert.Contains("200", log[2].ToString());
     }
 

@@ -63,8 +63,8 @@ internal static class WebTesting
     /// <summary>The access log once it has <paramref name="count"/> entries (a request is logged just after its response is sent).</summary>
     public static async Task<IReadOnlyList<AccessLogEntry>> AccessLogAsync(this WebServer server, int count)
     {
-        await EventuallyAsync(() => server.AccessLog.Count >= count);
-        return server.AccessLog;
+        await EventuallyAsync(() => server.Log.Count >= count);
+        return server.Log;
     }
 
     /// <summary>True when the server closed the connection (end of stream or reset) within the timeout.</summary>

@@ -37,39 +37,3 @@ public sealed record AccessLogEntry(
                 e.Note ?? "",
             ]));
 }
-
-/// <summary>The most recent entries, in a fixed-size ring.</summary>
-internal sealed class AccessLogRing(int capacity)
-{
-    private readonly AccessLogEntry?[] _entries = new AccessLogEntry?[Math.Max(capacity, 0)];
-    private long _count;
-
-    public void Add(AccessLogEntry entry)
-    {
-        if (_entries.Length == 0) return;
-        lock (_entries)
-            _entries[_count++ % _entries.Length] = entry;
-    }
-
-    /// <summary>The kept entries, oldest first.</summary>
-    public AccessLogEntry[] Snapshot()
-    {
-        lock (_entries)
-        {
-            var kept = (int)Math.Min(_count, _entries.Length);
-            var result = new AccessLogEntry[kept];
-            for (var i = 0; i < kept; i++)
-                result[i] = _entries[(_count - kept + i) % _entries.Length]!;
-            return result;
-        }
-    }
-
-    public void Clear()
-    {
-        lock (_entries)
-        {
-            Array.Clear(_entries);
-            _count = 0;
-        }
-    }
-}
