@@ -14,11 +14,12 @@ public static class KernelHome
         // `dotnet tool run` finds the pinned kernel through the cache `dotnet tool restore` wrote (paths into the package folder).
         var cache = Path.Combine(home, ".dotnet", "toolResolverCache");
         if (Directory.Exists(cache)) ClassGrader.CopyFolder(cache, Path.Combine(template, ".dotnet", "toolResolverCache"), []);
-        // The same package sources as ours keep the restore a no-op; credentials and API keys stay with us.
+        // The same package sources as ours keep the restore a no-op; credentials, API keys and proxy passwords stay with us.
         var config = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "NuGet", "NuGet.Config");
         if (!File.Exists(config)) return;
         var document = XDocument.Load(config);
         document.Root?.Elements().Where(e => e.Name.LocalName is "packageSourceCredentials" or "apikeys").Remove();
+        document.Root?.Elements("config").Elements("add").Where(e => ((string?)e.Attribute("key"))?.Contains("password", StringComparison.OrdinalIgnoreCase) == true).Remove();
         var copy = Path.Combine(template, ".nuget", "NuGet", "NuGet.Config");
         Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
         document.Save(copy);
