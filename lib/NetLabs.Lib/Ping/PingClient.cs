@@ -63,8 +63,8 @@ public sealed class PingClient : IAsyncDisposable
     public IPEndPoint? LocalEndPoint => _socket.IsBound ? (IPEndPoint?)_socket.LocalEndPoint : null;
 
     /// <summary>
-    /// Sends the pings and streams each outcome as it happens (late and duplicate replies included, when the exchange
-    /// is ours). Each ping goes through <see cref="PingClientOptions.Exchange"/> (a student's) or, when that is null,
+    /// Sends the pings and streams each outcome as it happens, in order (late and duplicate replies included, when the
+    /// exchange is ours: printed before the outcome of the ping that was waiting when they came). Each ping goes through <see cref="PingClientOptions.Exchange"/> (a student's) or, when that is null,
     /// through <see cref="ExchangeAsync"/>. Throws <see cref="PingException"/> when the run cannot go on (nothing
     /// listens on the server's port), with the replies so far.
     /// </summary>
@@ -99,9 +99,12 @@ public sealed class PingClient : IAsyncDisposable
             {
                 throw failure.WithReplies(sofar);
             }
+            // What came while this ping waited (a late reply to an earlier ping, say) is printed before this ping's own
+            // outcome: in the order it arrived. The reply's continuation runs on the receive thread, so nothing arrives
+            // between the reply and this drain.
+            while (unsolicited is not null && unsolicited.TryRead(out var other)) { sofar.Add(other); yield return other; }
             sofar.Add(reply);
             yield return reply;
-            while (unsolicited is not null && unsolicited.TryRead(out var other)) { sofar.Add(other); yield return other; }
         }
         if (unsolicited is null) yield break;
         if (options.LateReplyGrace > TimeSpan.Zero) await Task.Delay(options.LateReplyGrace, cancellationToken).ConfigureAwait(false);
