@@ -217,10 +217,9 @@ public class PingLoopbackTests
     public async Task A_students_exchange_function_runs_through_the_same_loop()
     {
         await using var server = PingServer.Start(new PingServerOptions { Seed = 4 });
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
 
-        // What a student writes: send, then wait for one datagram or the timeout.
-        async Task<PingReply> StudentPing(PingRequest request, CancellationToken cancellationToken)
+        // What a student writes: send on the socket the loop hands over, then wait for one datagram or the timeout.
+        async Task<PingReply> StudentPing(Socket socket, PingRequest request, CancellationToken cancellationToken)
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             await socket.SendToAsync(Encoding.ASCII.GetBytes(request.Payload), SocketFlags.None, request.Server, cancellationToken);
