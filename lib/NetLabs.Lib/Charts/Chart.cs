@@ -20,6 +20,12 @@ public sealed record Trace
     public IReadOnlyList<double>? Lower { get; init; }
     public double? Opacity { get; init; }
     public int? Bins { get; init; }
+    /// <summary>Marker shape (plotly's names: "circle-open", "x", "diamond", …); null = plotly's default.</summary>
+    public string? Symbol { get; init; }
+    /// <summary>Marker size in pixels; null = plotly's default (6).</summary>
+    public int? MarkerSize { get; init; }
+    /// <summary>Line style ("dash", "dot", "dashdot"); null = solid.</summary>
+    public string? Dash { get; init; }
 
     public static Trace Histogram(string name, IEnumerable<double> values, int? bins = null) =>
         new() { Kind = "histogram", Name = name, X = values.ToArray(), Bins = bins };
@@ -41,6 +47,10 @@ public sealed record Trace
 
     public static Trace Band(string name, IEnumerable<double> x, IEnumerable<double> middle, IEnumerable<double> lower, IEnumerable<double> upper) =>
         new() { Kind = "band", Name = name, X = x.ToArray(), Y = middle.ToArray(), Lower = lower.ToArray(), Upper = upper.ToArray() };
+
+    /// <summary>A shaded band without a middle line: one legend entry, <paramref name="name"/>, for the shaded area.</summary>
+    public static Trace Band(string name, IEnumerable<double> x, IEnumerable<double> lower, IEnumerable<double> upper) =>
+        new() { Kind = "band", Name = name, X = x.ToArray(), Lower = lower.ToArray(), Upper = upper.ToArray() };
 }
 
 /// <summary>
@@ -63,11 +73,14 @@ public sealed class Chart : IHtmlDisplay
     public int Height { get; init; } = 420;
     /// <summary>"group" (side by side), "overlay" or "stack" for bars and histograms.</summary>
     public string? BarMode { get; init; }
+    /// <summary>The x axis counts things (sequence numbers): ticks on whole numbers only, never at 1.5.</summary>
+    public bool XIntegers { get; init; }
     public IReadOnlyList<Trace> Traces { get; }
 
     /// <summary>The specification handed to the Plotly.NET plug-in (JSON of BCL types only).</summary>
     internal string ToSpecJson() => JsonSerializer.Serialize(new
     {
+        XIntegers, Styles = Traces.Select(t => new { t.Symbol, t.MarkerSize, t.Dash }),
         Title, XTitle, YTitle, Height, BarMode,
         Traces = Traces.Select(t => new
         {

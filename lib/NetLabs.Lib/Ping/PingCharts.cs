@@ -12,27 +12,46 @@ public static class PingCharts
             XTitle = "RTT (ms)", YTitle = "replies", BarMode = runs.Length > 1 ? "overlay" : null,
         };
 
-    /// <summary>RTT of each ping in order; timeouts marked at the timeout line, late replies at their real RTT.</summary>
+    /// <summary>Above this many replies, <see cref="RttBySequence"/> draws markers only: lines between 1000 points are a smear.</summary>
+    public const int MaxJoinedReplies = 100;
+
+    /// <summary>
+    /// RTT of each ping in order; timeouts marked at the timeout line, late replies at their real RTT. Up to
+    /// <see cref="MaxJoinedReplies"/> replies the points are joined by lines; more are drawn as markers only.
+    /// </summary>
     public static Chart RttBySequence(PingRun run, TimeSpan? timeout = null)
     {
         var replies = run.Replies.Where(r => r.Outcome == PingOutcome.Reply).ToList();
         var timeouts = run.Replies.Where(r => r.Outcome == PingOutcome.Timeout).ToList();
         var late = run.Replies.Where(r => r.Outcome == PingOutcome.Late).ToList();
         var timeoutMs = (timeout ?? TimeSpan.FromSeconds(1)).TotalMilliseconds;
-        var traces = new List<Trace> { Trace.LinesAndMarkers("RTT", replies.Select(r => (double)r.Sequence), replies.Select(r => r.RttMilliseconds!.Value)) };
-        if (timeouts.Count > 0) traces.Add(Trace.Markers("timed out", timeouts.Select(r => (double)r.Sequence), timeouts.Select(_ => timeoutMs)));
-        if (late.Count > 0) traces.Add(Trace.Markers("late reply", late.Select(r => (double)r.Sequence), late.Select(r => r.RttMilliseconds!.Value)));
-        return new Chart($"{run.Name}: RTT by sequence number", traces) { XTitle = "sequence number", YTitle = "RTT (ms)" };
+        var (x, y) = (replies.Select(r => (double)r.Sequence), replies.Select(r => r.RttMilliseconds!.Value));
+        var traces = new List<Trace> { replies.Count > MaxJoinedReplies ? Trace.Markers("RTT", x, y) with { MarkerSize = 4 } : Trace.LinesAndMarkers("RTT", x, y) };
+        if (timeouts.Count > 0) traces.Add(Trace.Markers("timed out (drawn at the timeout)", timeouts.Select(r => (double)r.Sequence), timeouts.Select(_ => timeoutMs)) with { Symbol = "x" });
+        if (late.Count > 0) traces.Add(Trace.Markers("late reply", late.Select(r => (double)r.Sequence), late.Select(r => r.RttMilliseconds!.Value)) with { Symbol = "diamond" });
+        return new Chart($"{run.Name}: RTT by sequence number", traces) { XTitle = "sequence number", YTitle = "RTT (ms)", XIntegers = true };
     }
 
-    /// <summary>Cumulative distribution of RTT: the share of replies at or below each RTT.</summary>
-    public static Chart Cdf(params PingRun[] runs) =>
-        new("RTT cumulative distribution", runs.Select(r =>
+    /// <summary>
+    /// Cumulative distribution of RTT: the share of replies at or below each RTT, with dotted guides at 0.5 and 0.99
+    /// (where a curve crosses them is its p50 and p99) when every run has enough replies for percentiles.
+    /// </summary>
+    public static Chart Cdf(params PingRun[] runs)
+    {
+        var traces = runs.Select(r =>
         {
             var sorted = r.RttsMs.Order().ToArray();
             return Trace.Lines(r.Name, sorted, sorted.Select((_, i) => (i + 1.0) / sorted.Length));
-        }))
-        { XTitle = "RTT (ms)", YTitle = "share of replies ≤ RTT" };
+        }).ToList();
+        var all = runs.SelectMany(r => r.RttsMs).ToArray();
+        if (all.Length > 0 && runs.All(r => r.Statistics.P50 is not null))
+        {
+            var (from, to) = (all.Min(), all.Max());
+            traces.Add(Trace.Lines("0.5: crossing = p50", [from, to], [0.5, 0.5]) with { Dash = "dot" });
+            traces.Add(Trace.Lines("0.99: crossing = p99", [from, to], [0.99, 0.99]) with { Dash = "dot" });
+        }
+        return new Chart("RTT cumulative distribution", traces) { XTitle = "RTT (ms)", YTitle = "share of replies ≤ RTT" };
+    }
 
     /// <summary>Box plots of RTT, one per run: compare settings at a glance.</summary>
     public static Chart Box(params PingRun[] runs) =>
@@ -44,11 +63,16 @@ public static class PingCharts
     /// </summary>
     public static Chart LossVsConfigured(IReadOnlyList<(double Configured, PingRun Run)> points, int pingsPerRun)
     {
-        var grid = Enumerable.Range(0, 51).Select(i => i / 50.0).ToArray();
+        // The band and the line cover the configured losses measured, no more: an axis to 100 % under data that stop
+        // at 50 % would leave half the chart empty.
+        var highest = points.Count == 0 ? 1 : points.Max(p => p.Configured);
+        var grid = Enumerable.Range(0, 51).Select(i => highest * i / 50.0).ToArray();
         var bands = grid.Select(p => Binomial.NormalBand(p, pingsPerRun)).ToArray();
+        var percent = grid.Select(p => 100 * p).ToArray();
         return new Chart("Measured against configured loss",
-            Trace.Band("95 % binomial band", grid.Select(p => 100 * p), grid.Select(p => 100 * p), bands.Select(b => 100 * b.Lower), bands.Select(b => 100 * b.Upper)),
-            Trace.Markers("measured", points.Select(p => 100 * p.Configured), points.Select(p => p.Run.Statistics.LossPercent)))
+            Trace.Band($"95 % of runs of {pingsPerRun} pings land here", percent, bands.Select(b => 100 * b.Lower), bands.Select(b => 100 * b.Upper)),
+            Trace.Lines("measured = configured", percent, percent) with { Dash = "dash" },
+            Trace.Markers("measured", points.Select(p => 100 * p.Configured), points.Select(p => p.Run.Statistics.LossPercent)) with { MarkerSize = 9 })
         {
             XTitle = "configured loss (%)", YTitle = "measured loss (%)",
         };
@@ -63,8 +87,11 @@ public static class PingCharts
         var all = events.Where(e => e.Kind != HeartbeatEventKind.Invalid)
             .SelectMany(e => Enumerable.Range(0, (int)Math.Clamp(e.Count, 1, MarkersPerGap)).Select(i => (e.Kind, e.At, Sequence: e.Sequence + i)))
             .ToList();
-        var traces = all.GroupBy(e => e.Kind).OrderBy(g => g.Key)
-            .Select(g => Trace.Markers(g.Key.ToString(), g.Select(e => e.At.TotalSeconds), g.Select(e => (double)e.Sequence)))
+        // "Started" is the first heartbeat, at the same time and sequence as its "Received" marker: drawn last, as a
+        // larger ring, so it shows around the marker it would otherwise hide under.
+        var traces = all.GroupBy(e => e.Kind).OrderBy(g => g.Key == HeartbeatEventKind.Started).ThenBy(g => g.Key)
+            .Select(g => Trace.Markers(g.Key.ToString(), g.Select(e => e.At.TotalSeconds), g.Select(e => (double)e.Sequence))
+                with { Symbol = g.Key == HeartbeatEventKind.Started ? "circle-open" : null, MarkerSize = g.Key == HeartbeatEventKind.Started ? 14 : null })
             .ToList();
         if (traces.Count == 0) traces.Add(Trace.Markers("no heartbeats", [], []));
         return new Chart("Heartbeat timeline", traces) { XTitle = "time since server start (s)", YTitle = "sequence number" };
@@ -78,5 +105,5 @@ public static class PingCharts
         new("Heartbeat one-way delay", events.Where(e => e.Delay is not null && e.Kind is HeartbeatEventKind.Received or HeartbeatEventKind.Reordered)
             .GroupBy(e => e.Client.ToString())
             .Select(g => Trace.LinesAndMarkers(g.Key, g.Select(e => (double)e.Sequence), g.Select(e => e.Delay!.Value.TotalMilliseconds))).DefaultIfEmpty(Trace.Markers("none", [], [])))
-        { XTitle = "sequence number", YTitle = "delay (ms)" };
+        { XTitle = "sequence number", YTitle = "delay (ms)", XIntegers = true };
 }

@@ -40,7 +40,8 @@ public sealed class PingClient : IAsyncDisposable
         options.Validate();
         Options = options;
         _socket = new Socket(options.Server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        ReportUnreachable(_socket);
+        // A student's exchange gets the plain socket the textbook's client has (a ping to a closed port times out).
+        if (options.Exchange is null) ReportUnreachable(_socket);
     }
 
     /// <summary>
@@ -63,14 +64,21 @@ public sealed class PingClient : IAsyncDisposable
     public IPEndPoint? LocalEndPoint => _socket.IsBound ? (IPEndPoint?)_socket.LocalEndPoint : null;
 
     /// <summary>
-    /// Sends the pings and streams each outcome as it happens (late and duplicate replies included, when the exchange
-    /// is ours). Each ping goes through <see cref="PingClientOptions.Exchange"/> (a student's) or, when that is null,
+    /// Sends the pings and streams each outcome as it happens, in order (late and duplicate replies included, when the
+    /// exchange is ours: printed before the outcome of the ping that was waiting when they came). Each ping goes through <see cref="PingClientOptions.Exchange"/> (a student's) or, when that is null,
     /// through <see cref="ExchangeAsync"/>. Throws <see cref="PingException"/> when the run cannot go on (nothing
     /// listens on the server's port), with the replies so far.
     /// </summary>
     public IAsyncEnumerable<PingReply> PingAsync(CancellationToken cancellationToken = default) => Options.Exchange is { } theirs
-        ? RunAsync(Options, theirs, null, cancellationToken)
+        // Task.Run: a student's blocking socket calls (ReceiveFrom with ReceiveTimeout) never hold the caller's thread.
+        ? RunAsync(Options, (request, token) => Task.Run(() => theirs(_socket, request, token), token), null, cancellationToken)
         : RunAsync(Options, ExchangeAsync, _unsolicited.Reader, cancellationToken);
+
+    /// <summary>
+    /// Closes the socket now, so that a student's exchange blocked in <c>ReceiveFrom</c> without a timeout returns (with
+    /// an exception) instead of waiting for ever. The client is of no further use, except to dispose it.
+    /// </summary>
+    public void Abort() => _socket.Dispose();
 
     /// <summary>Runs all pings and returns them with their statistics.</summary>
     public async Task<PingRun> RunToEndAsync(string name = "ping", CancellationToken cancellationToken = default)
@@ -80,7 +88,7 @@ public sealed class PingClient : IAsyncDisposable
         return new PingRun(name, replies);
     }
 
-    private static async IAsyncEnumerable<PingReply> RunAsync(PingClientOptions options, PingExchange exchange,
+    private static async IAsyncEnumerable<PingReply> RunAsync(PingClientOptions options, Func<PingRequest, CancellationToken, Task<PingReply>> exchange,
         ChannelReader<PingReply>? unsolicited, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
@@ -99,9 +107,12 @@ public sealed class PingClient : IAsyncDisposable
             {
                 throw failure.WithReplies(sofar);
             }
+            // What came while this ping waited (a late reply to an earlier ping, say) is printed before this ping's own
+            // outcome: in the order it arrived. The reply's continuation runs on the receive thread, so nothing arrives
+            // between the reply and this drain.
+            while (unsolicited is not null && unsolicited.TryRead(out var other)) { sofar.Add(other); yield return other; }
             sofar.Add(reply);
             yield return reply;
-            while (unsolicited is not null && unsolicited.TryRead(out var other)) { sofar.Add(other); yield return other; }
         }
         if (unsolicited is null) yield break;
         if (options.LateReplyGrace > TimeSpan.Zero) await Task.Delay(options.LateReplyGrace, cancellationToken).ConfigureAwait(false);
@@ -109,7 +120,7 @@ public sealed class PingClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Our <see cref="PingExchange"/>: send one ping, wait for the reply with its sequence number. Throws
+    /// Our exchange, on the client's own socket: send one ping, wait for the reply with its sequence number. Throws
     /// <see cref="PingException"/> when the operating system reports the server's port or host unreachable.
     /// </summary>
     public async Task<PingReply> ExchangeAsync(PingRequest request, CancellationToken cancellationToken = default)

@@ -17,8 +17,9 @@ public sealed record PingClientOptions
     /// <summary>The payload of ping <c>sequence</c> sent at <c>time</c>: <c>Ping &lt;sequence&gt; &lt;time&gt;</c> as the lab specifies.</summary>
     public Func<int, DateTimeOffset, string> Payload { get; init; } = PingMessage.Format;
     /// <summary>
-    /// Who sends each ping and waits for its reply: a student's <see cref="PingExchange"/>, run in the library's loop
-    /// with the same pacing, output and statistics; null = ours (<see cref="PingClient.ExchangeAsync"/>).
+    /// Who sends each ping and waits for its reply: a student's <see cref="PingExchange"/>, handed the client's one UDP
+    /// socket and run in the library's loop with the same pacing, output and statistics; null = ours
+    /// (<see cref="PingClient.ExchangeAsync"/>).
     /// </summary>
     public PingExchange? Exchange { get; init; }
 

@@ -28,11 +28,11 @@ public sealed record PingReply(int Sequence, PingOutcome Outcome, TimeSpan? Rtt,
 
     public static PingReply TimedOut(int sequence) => new(sequence, PingOutcome.Timeout, null, null, null);
 
-    /// <summary>The textbook's output: the reply and its RTT, or <c>Request timed out</c>.</summary>
+    /// <summary>The textbook's output: the reply and its RTT, or <c>Request timed out (ping 3)</c> (which ping: a late reply names it too).</summary>
     public override string ToString() => Outcome switch
     {
         PingOutcome.Reply => string.Create(CultureInfo.InvariantCulture, $"Reply from {From}: {Text}  RTT = {RttMilliseconds:F3} ms"),
-        PingOutcome.Timeout => "Request timed out",
+        PingOutcome.Timeout => string.Create(CultureInfo.InvariantCulture, $"Request timed out (ping {Sequence})"),
         PingOutcome.Late => string.Create(CultureInfo.InvariantCulture, $"Late reply to ping {Sequence} after {RttMilliseconds:F3} ms (already timed out): {Text}"),
         PingOutcome.Duplicate => string.Create(CultureInfo.InvariantCulture, $"Duplicate reply to ping {Sequence} after {RttMilliseconds:F3} ms: {Text}"),
         _ => $"Unexpected datagram from {From}: {Text}",

@@ -23,6 +23,13 @@ public sealed record PingStatistics : IHtmlDisplay
     public double? Max { get; init; }
     /// <summary>Mean deviation as <c>ping</c> computes it: sqrt(mean(rtt²) − mean(rtt)²), the population standard deviation.</summary>
     public double? Mdev { get; init; }
+    /// <summary>
+    /// Percentiles need replies to stand on: below this many, p99 would just be the largest RTT and p90 one of the two
+    /// largest, so they are left out (null, shown as "–") rather than printed with a precision they do not have.
+    /// </summary>
+    public const int MinRepliesForPercentiles = 20;
+
+    /// <summary>Null below <see cref="MinRepliesForPercentiles"/> replies.</summary>
     public double? P50 { get; init; }
     public double? P90 { get; init; }
     public double? P99 { get; init; }
@@ -42,12 +49,15 @@ public sealed record PingStatistics : IHtmlDisplay
         if (rtts.Length == 0) return statistics;
         var mean = rtts.Average();
         var meanOfSquares = rtts.Average(x => x * x);
-        return statistics with
+        var measured = statistics with
         {
             Min = rtts[0],
             Max = rtts[^1],
             Avg = mean,
             Mdev = Math.Sqrt(Math.Max(0, meanOfSquares - mean * mean)),
+        };
+        return rtts.Length < MinRepliesForPercentiles ? measured : measured with
+        {
             P50 = Percentile(rtts, 50),
             P90 = Percentile(rtts, 90),
             P99 = Percentile(rtts, 99),
@@ -78,7 +88,8 @@ public sealed record PingStatistics : IHtmlDisplay
         var text = string.Create(CultureInfo.InvariantCulture,
             $"{Sent} packets transmitted, {Received} received, {LossPercent:0.#}% packet loss, {Late} late, {Duplicates} duplicates");
         return Received == 0 ? text
-            : text + $"\nrtt min/avg/max/mdev = {Ms(Min)}/{Ms(Avg)}/{Ms(Max)}/{Ms(Mdev)} ms, p50/p90/p99 = {Ms(P50)}/{Ms(P90)}/{Ms(P99)} ms";
+            : text + $"\nrtt min/avg/max/mdev = {Ms(Min)}/{Ms(Avg)}/{Ms(Max)}/{Ms(Mdev)} ms"
+              + (P50 is null ? "" : $", p50/p90/p99 = {Ms(P50)}/{Ms(P90)}/{Ms(P99)} ms");
     }
 
     public HtmlTable ToTable(string caption = "Ping statistics") => new(caption,

@@ -8,10 +8,16 @@ using static NetLabs.Checks.Expectation;
 namespace NetLabs.Ping;
 
 /// <summary>
-/// The pinger lab's checks of a student's <see cref="PingExchange"/> ("send one ping and wait for its reply"): replies
-/// and their RTT, timeouts, a late reply that must not be taken for the next ping's, and statistics that agree with
-/// what the server did. The student's function runs inside the library's own ping loop
-/// (<see cref="PingClient.PingAsync"/> with <see cref="PingClientOptions.Exchange"/>), against real servers on loopback.
+/// The pinger lab's checks of a student's <see cref="PingExchange"/> ("send one ping on this socket and wait for its
+/// reply"): replies and their RTT, sent on the socket the library hands over, timeouts, a late echo that must not be taken
+/// for the next ping's, and statistics that agree with what the server did. The student's function runs inside the
+/// library's own ping loop (<see cref="PingClient.PingAsync"/> with <see cref="PingClientOptions.Exchange"/>), against
+/// real servers on loopback.
+/// <para>
+/// The lab's decision on a client that opens a new socket for each ping: not accepted. It escapes the late echo instead
+/// of recognising it (the echo goes to a closed port), which hides the lesson; the textbook's client, like
+/// <c>ping</c>, has one socket for the run, and the check that all pings leave from it says so.
+/// </para>
 /// <code>await PingStudentChecks.RunAsync(SendOnePing)</code>
 /// </summary>
 public static class PingStudentChecks
@@ -19,62 +25,78 @@ public static class PingStudentChecks
     public const string Lab = "02-udp-pinger";
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(8);
 
+    /// <summary>Why the RTT clock matters: said when the RTTs look right, since a wall-clock RTT usually looks right too.</summary>
+    internal const string ClockNote = "RTTs from Stopwatch are monotonic; DateTime.Now is the wall clock, which NTP or an administrator can set back or forward during a ping (an RTT then comes out negative or off by the jump), so use Stopwatch even where both agree.";
+
     public static Task<ReportCard> RunAsync(PingExchange exchange, CancellationToken cancellationToken = default) =>
         CheckRunner.RunAsync(Lab, Checks(exchange), cancellationToken);
 
     public static IReadOnlyList<StudentCheck> Checks(PingExchange exchange) =>
     [
-        new("replies: the echo of each ping, with its RTT",
-            "Send request.Payload as ASCII bytes to request.Server (UdpClient.SendAsync), receive the echo, and return new PingReply(request.Sequence, PingOutcome.Reply, rtt, text, from) with rtt from a Stopwatch started just before the send.",
+        new("replies: the echo of each ping, sent on your socket, with its RTT",
+            "Send the payload's ASCII bytes on the socket you are given (SendTo to request.Server, like sendto), receive the echo (ReceiveFrom, like recvfrom), decode only the bytes received, and return a Reply with this ping's sequence number and the time from just before the send to the echo. " + ClockNote,
             async token =>
             {
-                await using var server = PingServer.Start(PingServerOptions.Lossless);
-                var replies = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 3, Timeout = TimeSpan.FromSeconds(1) }, token);
+                await using var server = new DelayedEchoServer(new Dictionary<int, TimeSpan>());
+                var (replies, local) = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 3, Timeout = TimeSpan.FromSeconds(1) }, token);
                 for (var i = 0; i < 3; i++)
                 {
-                    var reply = replies[i];
-                    Expect(reply.Outcome == PingOutcome.Reply, $"ping {i + 1}: {reply.Outcome}, expected a reply (the server answers every ping)");
-                    Expect(reply.Sequence == i + 1, $"ping {i + 1} came back with sequence number {reply.Sequence}");
-                    Expect(reply.Text?.StartsWith($"PING {i + 1} ", StringComparison.Ordinal) == true, $"ping {i + 1}: the text is \"{reply.Text}\", expected the server's echo \"PING {i + 1} …\"");
-                    Expect(reply.Rtt is { } rtt && rtt > TimeSpan.Zero && rtt < TimeSpan.FromSeconds(1), $"ping {i + 1}: RTT {reply.Rtt?.TotalMilliseconds:0.###} ms, expected more than 0 and less than the 1 s timeout");
+                    var (reply, sequence) = (replies[i], i + 1);
+                    var from = server.Sender(sequence);
+                    Expect(from is not null, $"ping {sequence} never reached the server");
+                    Expect(local is not null && from!.Port == local.Port,
+                        local is null ? $"ping {sequence} came from port {from!.Port}, but the socket you were given was never used: send every ping on it (one socket for the whole run, as in the lab's skeleton)"
+                                      : $"ping {sequence} came from port {from!.Port}, not from the socket you were given (port {local.Port}): send every ping on it, one socket for the whole run (a new socket per ping only escapes late echoes, it does not recognise them)");
+                    Expect(reply.Outcome == PingOutcome.Reply, $"ping {sequence}: {reply.Outcome}, expected a reply (the server answers every ping at once)");
+                    Expect(reply.Sequence == sequence, $"ping {sequence} came back with sequence number {reply.Sequence}");
+                    var echo = server.Echo(sequence);
+                    Expect(reply.Text == echo,
+                        reply.Text?.StartsWith(echo ?? "\u0001", StringComparison.Ordinal) == true
+                            ? $"ping {sequence}: the text has {reply.Text.Length} characters, the echo {echo!.Length}: decode only the bytes ReceiveFrom received, not the whole buffer"
+                            : $"ping {sequence}: the text is \"{reply.Text}\", expected the server's echo \"{echo}\"");
+                    Expect(reply.Rtt is { } rtt && rtt > TimeSpan.Zero && rtt < TimeSpan.FromSeconds(1), $"ping {sequence}: RTT {reply.Rtt?.TotalMilliseconds:0.###} ms, expected more than 0 and less than the 1 s timeout");
                 }
-                return $"3 replies, RTTs {string.Join(", ", replies.Select(r => $"{r.RttMilliseconds:0.###} ms"))}";
+                return $"3 replies on your socket (port {local!.Port}), RTTs {string.Join(", ", replies.Select(r => $"{r.RttMilliseconds:0.###} ms"))}. {ClockNote}";
             }, CheckTimeout),
         new("timeouts: \"Request timed out\" after at most the timeout",
-            "Wait at most request.Timeout for the reply (ReceiveAsync with a CancellationTokenSource that cancels after it), then return PingReply.TimedOut(request.Sequence) instead of waiting forever or throwing.",
+            "Wait at most request.Timeout for the echo: set socket.ReceiveTimeout (like settimeout) and catch the SocketException (TimedOut) a blocking ReceiveFrom then throws, or cancel ReceiveFromAsync with a CancellationTokenSource that cancels after request.Timeout; either way return PingReply.TimedOut(request.Sequence) instead of waiting for ever or letting the exception out.",
             async token =>
             {
                 await using var server = PingServer.Start(new PingServerOptions { LossProbability = 1 });
                 var clock = Stopwatch.StartNew();
-                var replies = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 2, Timeout = TimeSpan.FromMilliseconds(300) }, token);
+                var (replies, _) = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 2, Timeout = TimeSpan.FromMilliseconds(300) }, token);
                 Expect(replies.All(r => r.Outcome == PingOutcome.Timeout), $"outcomes {string.Join(", ", replies.Select(r => r.Outcome))}, expected Timeout for both: the server dropped every ping");
                 Expect(clock.Elapsed < TimeSpan.FromSeconds(2.5), $"2 pings with a 0.3 s timeout took {clock.Elapsed.TotalSeconds:0.0} s: wait no longer than request.Timeout");
                 return $"2 × Request timed out in {clock.Elapsed.TotalSeconds:0.00} s";
             }, CheckTimeout),
-        new("a late reply is not taken for the next ping's",
-            "Match the reply to the ping: the echo carries the sequence number (PingMessage.TryParseSequence). Drop a datagram whose number is not request.Sequence and keep waiting (or use a fresh socket for each ping).",
+        new("a late echo of ping 1 is not taken for ping 2's reply",
+            "The socket is the same for every ping, so an echo that comes after its ping timed out arrives while the next ping waits. Read the sequence number in the echo (the second word: PING 2 …); if it is not request.Sequence, drop the datagram and keep receiving until your own echo or the rest of the timeout.",
             async token =>
             {
                 // Ping 1 is answered after 1.35 s (its timeout is 1 s), ping 2 after 0.7 s: ping 1's late echo arrives
                 // while ping 2 waits. Every margin is 0.3 s or more, so a busy machine cannot change the outcome.
                 await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(1350), [2] = TimeSpan.FromMilliseconds(700) });
-                var replies = await RunAsync(exchange, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(1) }, token);
+                var (replies, _) = await RunAsync(exchange, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(1) }, token);
                 // On a very busy machine a correct timer can fire late, after the echo was already there: that still
                 // counts, as long as the echo was ping 1's own and the measured RTT says it was late.
-                var ping1 = replies[0];
+                var (ping1, ping2) = (replies[0], replies[1]);
                 Expect(ping1.Outcome == PingOutcome.Timeout
                        || (ping1.Outcome == PingOutcome.Reply && ping1.Rtt >= TimeSpan.FromSeconds(1) && ping1.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) == true),
                     $"ping 1: {ping1.Outcome} after {ping1.RttMilliseconds:0.#} ms, expected Timeout (its echo came after 1.35 s, the timeout was 1 s)");
-                Expect(replies[1].Outcome == PingOutcome.Reply && replies[1].Text?.StartsWith("PING 2 ", StringComparison.Ordinal) == true,
-                    $"ping 2: {replies[1].Outcome} \"{replies[1].Text}\", expected its own echo \"PING 2 …\" (ping 1's late echo came first)");
-                return "ping 1 timed out; ping 2 got its own echo, not ping 1's late one";
+                Expect(ping2.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) != true,
+                    $"ping 2 took \"{ping2.Text}\", ping 1's late echo, for its own reply (RTT {ping2.RttMilliseconds:0.#} ms): check the sequence number in the echo");
+                Expect(ping2.Outcome == PingOutcome.Reply && ping2.Text?.StartsWith("PING 2 ", StringComparison.Ordinal) == true,
+                    ping2.Outcome == PingOutcome.Timeout
+                        ? "ping 2 timed out, but its echo came 0.7 s after it was sent: after dropping ping 1's late echo, keep waiting for your own"
+                        : $"ping 2: {ping2.Outcome} \"{ping2.Text}\", expected its own echo \"PING 2 …\"");
+                return "ping 1 timed out; ping 2 dropped ping 1's late echo and got its own";
             }, CheckTimeout),
         new("statistics agree with what the server did",
             "Every ping must end as exactly one Reply or Timeout with its own sequence number; the library counts them into the statistics (sent, received, loss, min/avg/max RTT).",
             async token =>
             {
                 await using var server = PingServer.Start(new PingServerOptions { LossProbability = 0.3, Seed = 7 });
-                var replies = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 10, Timeout = TimeSpan.FromSeconds(1) }, token);
+                var (replies, _) = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 10, Timeout = TimeSpan.FromMilliseconds(500) }, token);
                 var statistics = PingStatistics.From(replies);
                 var counters = server.Counters;
                 Expect(statistics.Sent == 10, $"{statistics.Sent} pings counted, 10 sent");
@@ -85,24 +107,49 @@ public static class PingStudentChecks
             }, CheckTimeout),
     ];
 
-    /// <summary>The student's exchange in the library's loop; every ping's result, in order.</summary>
-    private static async Task<List<PingReply>> RunAsync(PingExchange exchange, PingClientOptions options, CancellationToken token)
+    /// <summary>
+    /// The student's exchange in the library's loop: every ping's result, in order, and the local address of the socket
+    /// it was given (null when it was never used). When the check's time is up the socket is closed, so a receive
+    /// without a timeout ends instead of blocking a thread for ever; the student's own exceptions are named.
+    /// </summary>
+    private static async Task<(List<PingReply> Replies, IPEndPoint? Local)> RunAsync(PingExchange exchange, PingClientOptions options, CancellationToken token)
     {
         var replies = new List<PingReply>();
         await using var client = new PingClient(options with { Exchange = exchange });
-        await foreach (var reply in client.PingAsync(token).ConfigureAwait(false))
+        IPEndPoint? local = null;
+        using (token.Register(client.Abort))
         {
-            if (reply is null) throw new CheckFailedException($"ping {replies.Count + 1}: your function returned null; return a PingReply (PingReply.TimedOut(sequence) when nothing came back)");
-            replies.Add(reply);
+            try
+            {
+                await foreach (var reply in client.PingAsync(token).ConfigureAwait(false))
+                {
+                    local ??= client.LocalEndPoint;
+                    if (reply is null) throw new CheckFailedException($"ping {replies.Count + 1}: your function returned null; return a PingReply (PingReply.TimedOut(sequence) when nothing came back)");
+                    replies.Add(reply);
+                }
+            }
+            catch (Exception e) when (e is not CheckFailedException && token.IsCancellationRequested)
+            {
+                throw new CheckFailedException($"ping {replies.Count + 1} was still waiting for its echo after {CheckTimeout.TotalSeconds:0} s, so the check closed your socket: a lost ping must end after request.Timeout (set socket.ReceiveTimeout, or cancel the receive)");
+            }
+            catch (Exception e) when (OwnTimeout(e))
+            {
+                throw new CheckFailedException($"ping {replies.Count + 1}: your own timeout fired ({e.GetType().Name}: {e.Message}) and the exception left your function: catch it and return PingReply.TimedOut(request.Sequence)");
+            }
         }
-        return replies;
+        return (replies, local);
     }
 
-    /// <summary>Echoes each ping in upper case after the delay given for its sequence number (others at once).</summary>
+    /// <summary>The exceptions a student's own timeout throws: a blocking receive's, a cancelled receive's, WaitAsync's.</summary>
+    private static bool OwnTimeout(Exception e) => e is TimeoutException or OperationCanceledException
+        || (e is SocketException s && s.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock);
+
+    /// <summary>Echoes each ping in upper case after the delay given for its sequence number (others at once), and remembers who sent it.</summary>
     private sealed class DelayedEchoServer : IAsyncDisposable
     {
         private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
         private readonly CancellationTokenSource _stop = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (IPEndPoint From, string Echo)> _seen = new();
         private readonly Task _loop;
 
         public DelayedEchoServer(IReadOnlyDictionary<int, TimeSpan> delays)
@@ -117,6 +164,7 @@ public static class PingStudentChecks
                     {
                         var datagram = await _udp.ReceiveAsync(_stop.Token).ConfigureAwait(false);
                         PingMessage.TryParseSequence(datagram.Buffer, out var sequence);
+                        _seen.TryAdd(sequence, (datagram.RemoteEndPoint, Encoding.ASCII.GetString(PingMessage.ToUpperAscii(datagram.Buffer))));
                         var delay = delays.TryGetValue(sequence, out var d) ? d : TimeSpan.Zero;
                         pending.Add(EchoLaterAsync(datagram, delay));
                     }
@@ -127,6 +175,12 @@ public static class PingStudentChecks
         }
 
         public IPEndPoint EndPoint { get; }
+
+        /// <summary>Where ping <paramref name="sequence"/> came from (null if it never came).</summary>
+        public IPEndPoint? Sender(int sequence) => _seen.TryGetValue(sequence, out var seen) ? seen.From : null;
+
+        /// <summary>The text echoed to ping <paramref name="sequence"/>.</summary>
+        public string? Echo(int sequence) => _seen.TryGetValue(sequence, out var seen) ? seen.Echo : null;
 
         private async Task EchoLaterAsync(UdpReceiveResult datagram, TimeSpan delay)
         {

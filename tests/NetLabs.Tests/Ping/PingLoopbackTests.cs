@@ -22,7 +22,7 @@ public class PingLoopbackTests
         Assert.Equal(Enumerable.Range(1, 10), replies.Select(r => r.Sequence));
         Assert.Equal(server.Counters.Dropped, replies.Count(r => r.Outcome == PingOutcome.Timeout));
         Assert.All(replies.Where(r => r.Outcome == PingOutcome.Reply), r => Assert.StartsWith($"Reply from {server.EndPoint}: PING {r.Sequence} ", r.ToString()));
-        Assert.All(replies.Where(r => r.Outcome == PingOutcome.Timeout), r => Assert.Equal("Request timed out", r.ToString()));
+        Assert.All(replies.Where(r => r.Outcome == PingOutcome.Timeout), r => Assert.Equal($"Request timed out (ping {r.Sequence})", r.ToString()));
     }
 
     [Fact]
@@ -73,6 +73,29 @@ public class PingLoopbackTests
         });
         var statistics = PingStatistics.From(replies);
         Assert.Equal((4, 0, 4, 4), (statistics.Sent, statistics.Received, statistics.Late, statistics.Duplicates));
+    }
+
+    [Fact]
+    public async Task A_late_reply_is_printed_when_it_arrived_before_the_outcome_of_the_ping_then_waiting()
+    {
+        // Echoes take 400 ms, the timeout is 300 ms: ping 1's echo arrives at 400 ms, while ping 2 waits (until at least
+        // 600 ms). A late reply is printed in arrival order, so the output reads as the wire did: 200 ms of margin.
+        await using var server = PingServer.Start(new PingServerOptions
+        {
+            LossProbability = 0, Delay = TimeSpan.FromMilliseconds(400), JitterDistribution = JitterDistribution.None,
+        });
+        await using var client = new PingClient(new PingClientOptions(server.EndPoint)
+        {
+            Count = 2, Timeout = TimeSpan.FromMilliseconds(300), LateReplyGrace = TimeSpan.FromSeconds(2),
+        });
+
+        var lines = (await ToListAsync(client.PingAsync())).Select(r => r.ToString()).ToList();
+
+        Assert.Equal(4, lines.Count);
+        Assert.Equal("Request timed out (ping 1)", lines[0]);
+        Assert.StartsWith("Late reply to ping 1 after ", lines[1]);
+        Assert.Equal("Request timed out (ping 2)", lines[2]);
+        Assert.StartsWith("Late reply to ping 2 after ", lines[3]);
     }
 
     [Fact]
@@ -194,10 +217,9 @@ public class PingLoopbackTests
     public async Task A_students_exchange_function_runs_through_the_same_loop()
     {
         await using var server = PingServer.Start(new PingServerOptions { Seed = 4 });
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
 
-        // What a student writes: send, then wait for one datagram or the timeout.
-        async Task<PingReply> StudentPing(PingRequest request, CancellationToken cancellationToken)
+        // What a student writes: send on the socket the loop hands over, then wait for one datagram or the timeout.
+        async Task<PingReply> StudentPing(Socket socket, PingRequest request, CancellationToken cancellationToken)
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             await socket.SendToAsync(Encoding.ASCII.GetBytes(request.Payload), SocketFlags.None, request.Server, cancellationToken);

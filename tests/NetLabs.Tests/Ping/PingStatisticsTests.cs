@@ -30,10 +30,10 @@ public class PingStatisticsTests
         Assert.Equal(2.5, statistics.Avg!.Value, 9);
         // mean of squares 30/4 = 7.5, minus 2.5² = 1.25
         Assert.Equal(Math.Sqrt(1.25), statistics.Mdev!.Value, 9);
-        // ranks p/100·3: 1.5 → 2.5, 2.7 → 3.7, 2.97 → 3.97
-        Assert.Equal(2.5, statistics.P50!.Value, 9);
-        Assert.Equal(3.7, statistics.P90!.Value, 9);
-        Assert.Equal(3.97, statistics.P99!.Value, 9);
+        // 4 replies are too few for percentiles: none printed rather than p99 = "the largest of four"
+        Assert.Null(statistics.P50);
+        Assert.Null(statistics.P99);
+        Assert.DoesNotContain("p50", statistics.ToString());
         Assert.Contains("5 packets transmitted, 4 received, 20% packet loss, 1 late, 1 duplicates", statistics.ToString());
         Assert.Contains("rtt min/avg/max/mdev = 1.000/2.500/4.000/1.118 ms", statistics.ToString());
     }
@@ -55,16 +55,30 @@ public class PingStatisticsTests
     }
 
     [Fact]
-    public void One_reply_is_its_own_min_max_and_percentiles()
+    public void One_reply_is_its_own_min_and_max_and_has_no_percentiles()
     {
         var statistics = PingStatistics.From([Reply(1, 0.25)]);
 
         Assert.Equal(0, statistics.LossPercent);
         Assert.Equal(0.25, statistics.Min!.Value, 9);
         Assert.Equal(0.25, statistics.Max!.Value, 9);
-        Assert.Equal(0.25, statistics.P50!.Value, 9);
-        Assert.Equal(0.25, statistics.P99!.Value, 9);
+        Assert.Null(statistics.P50);
         Assert.Equal(0, statistics.Mdev!.Value, 9);
+    }
+
+    [Fact]
+    public void Percentiles_appear_from_twenty_replies_on()
+    {
+        var nineteen = PingStatistics.From(Enumerable.Range(1, 19).Select(i => Reply(i, i)));
+        Assert.Null(nineteen.P90);
+        Assert.Equal("–", nineteen.Row().Last());
+
+        var twenty = PingStatistics.From(Enumerable.Range(1, 20).Select(i => Reply(i, i)));
+        // ranks p/100·19: 9.5 → 10.5, 17.1 → 18.1, 18.81 → 19.81
+        Assert.Equal(10.5, twenty.P50!.Value, 9);
+        Assert.Equal(18.1, twenty.P90!.Value, 9);
+        Assert.Equal(19.81, twenty.P99!.Value, 9);
+        Assert.Contains("p50/p90/p99 = 10.500/18.100/19.810 ms", twenty.ToString());
     }
 
     [Fact]

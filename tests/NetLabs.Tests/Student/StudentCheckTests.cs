@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Text;
 using NetLabs.Checks;
 using NetLabs.Mail;
-using NetLabs.Ping;
 using NetLabs.Web;
 
 namespace NetLabs.Tests.Student;
@@ -91,66 +90,6 @@ public sealed class StudentCheckTests
         var row = await CheckRunner.RunOneAsync(endless).WaitAsync(Bound);
         Assert.False(row.Passed);
         Assert.Contains("never finished", row.Detail);
-    }
-
-    // ---- ping ----
-
-    [Fact]
-    public async Task Ping_checks_pass_for_our_PingClient_exchange()
-    {
-        // Our exchange needs a client per server; a new one per ping is what the lab's student version does too.
-        PingExchange ours = async (request, token) =>
-        {
-            await using var client = new PingClient(new PingClientOptions(request.Server) { Timeout = request.Timeout });
-            return await client.ExchangeAsync(request, token);
-        };
-        var card = await PingStudentChecks.RunAsync(ours).WaitAsync(Bound);
-        Assert.True(card.AllPassed, card.ToString());
-        Assert.Equal(4, card.Passed);
-    }
-
-    [Fact]
-    public async Task Ping_checks_catch_a_shared_socket_that_takes_any_datagram_and_a_missing_timeout()
-    {
-        // One socket for all pings, the first datagram taken whatever its number: ping 1's late echo becomes ping 2's.
-        var socket = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        try
-        {
-            PingExchange careless = async (request, token) =>
-            {
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                await socket.SendAsync(Encoding.ASCII.GetBytes(request.Payload), request.Server, token);
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
-                wait.CancelAfter(request.Timeout);
-                try
-                {
-                    var echo = await socket.ReceiveAsync(wait.Token);
-                    return new PingReply(request.Sequence, PingOutcome.Reply, System.Diagnostics.Stopwatch.GetElapsedTime(started), Encoding.ASCII.GetString(echo.Buffer), echo.RemoteEndPoint);
-                }
-                catch (OperationCanceledException) when (!token.IsCancellationRequested)
-                {
-                    return PingReply.TimedOut(request.Sequence);
-                }
-            };
-            var card = await PingStudentChecks.RunAsync(careless).WaitAsync(Bound);
-            AssertFailed(card, "a late reply", "expected its own echo");
-        }
-        finally
-        {
-            socket.Dispose();
-        }
-
-        // Waits for ever: the timeout check gives up, reports it, and the battery goes on.
-        PingExchange forever = async (request, token) =>
-        {
-            using var udp = new UdpClient(AddressFamily.InterNetwork);
-            await udp.SendAsync(Encoding.ASCII.GetBytes(request.Payload), request.Server);
-            var echo = await udp.ReceiveAsync();
-            return new PingReply(request.Sequence, PingOutcome.Reply, TimeSpan.FromMilliseconds(1), Encoding.ASCII.GetString(echo.Buffer), echo.RemoteEndPoint);
-        };
-        var stuck = await CheckRunner.RunOneAsync(PingStudentChecks.Checks(forever)[1] with { Timeout = TimeSpan.FromSeconds(1) }).WaitAsync(Bound);
-        Assert.False(stuck.Passed);
-        Assert.Contains("gave up", stuck.Detail);
     }
 
     // ---- mail ----
