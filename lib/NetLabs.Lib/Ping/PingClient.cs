@@ -63,6 +63,9 @@ public sealed class PingClient : IAsyncDisposable
     /// <summary>The local address the OS picked at the first send (null before it).</summary>
     public IPEndPoint? LocalEndPoint => _socket.IsBound ? (IPEndPoint?)_socket.LocalEndPoint : null;
 
+    /// <summary>The socket handed to a student's exchange (the grader maps it to the student's socket in the graded kernel).</summary>
+    internal Socket Socket => _socket;
+
     /// <summary>
     /// Sends the pings and streams each outcome as it happens, in order (late and duplicate replies included, when the
     /// exchange is ours: printed before the outcome of the ping that was waiting when they came). Each ping goes through <see cref="PingClientOptions.Exchange"/> (a student's) or, when that is null,

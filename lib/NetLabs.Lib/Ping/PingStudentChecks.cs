@@ -31,14 +31,24 @@ public static class PingStudentChecks
     public static Task<ReportCard> RunAsync(PingExchange exchange, CancellationToken cancellationToken = default) =>
         CheckRunner.RunAsync(Lab, Checks(exchange), cancellationToken);
 
-    public static IReadOnlyList<StudentCheck> Checks(PingExchange exchange) =>
+    /// <summary>
+    /// The battery for a student's function that runs elsewhere (the grader's judge: <c>Checks/Grading</c>), on a
+    /// socket of its own there: <paramref name="localEndPointOf"/> tells, for the socket the library handed over here,
+    /// the local address of the student's socket over there (null while it was never used).
+    /// </summary>
+    internal static Task<ReportCard> RunAsync(PingExchange exchange, Func<Socket, IPEndPoint?> localEndPointOf, CancellationToken cancellationToken) =>
+        CheckRunner.RunAsync(Lab, Checks(exchange, localEndPointOf), cancellationToken);
+
+    public static IReadOnlyList<StudentCheck> Checks(PingExchange exchange) => Checks(exchange, null);
+
+    private static IReadOnlyList<StudentCheck> Checks(PingExchange exchange, Func<Socket, IPEndPoint?>? localEndPointOf) =>
     [
         new("replies: the echo of each ping, sent on your socket, with its RTT",
             "Send the payload's ASCII bytes on the socket you are given (SendTo to request.Server, like sendto), receive the echo (ReceiveFrom, like recvfrom), decode only the bytes received, and return a Reply with this ping's sequence number and the time from just before the send to the echo. " + ClockNote,
             async token =>
             {
                 await using var server = new DelayedEchoServer(new Dictionary<int, TimeSpan>());
-                var (replies, local) = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 3, Timeout = TimeSpan.FromSeconds(1) }, token);
+                var (replies, local) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(server.EndPoint) { Count = 3, Timeout = TimeSpan.FromSeconds(1) }, token);
                 for (var i = 0; i < 3; i++)
                 {
                     var (reply, sequence) = (replies[i], i + 1);
@@ -64,7 +74,7 @@ public static class PingStudentChecks
             {
                 await using var server = PingServer.Start(new PingServerOptions { LossProbability = 1 });
                 var clock = Stopwatch.StartNew();
-                var (replies, _) = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 2, Timeout = TimeSpan.FromMilliseconds(300) }, token);
+                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(server.EndPoint) { Count = 2, Timeout = TimeSpan.FromMilliseconds(300) }, token);
                 Expect(replies.All(r => r.Outcome == PingOutcome.Timeout), $"outcomes {string.Join(", ", replies.Select(r => r.Outcome))}, expected Timeout for both: the server dropped every ping");
                 Expect(clock.Elapsed < TimeSpan.FromSeconds(2.5), $"2 pings with a 0.3 s timeout took {clock.Elapsed.TotalSeconds:0.0} s: wait no longer than request.Timeout");
                 return $"2 × Request timed out in {clock.Elapsed.TotalSeconds:0.00} s";
@@ -76,7 +86,7 @@ public static class PingStudentChecks
                 // Ping 1 is answered after 1.35 s (its timeout is 1 s), ping 2 after 0.7 s: ping 1's late echo arrives
                 // while ping 2 waits. Every margin is 0.3 s or more, so a busy machine cannot change the outcome.
                 await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(1350), [2] = TimeSpan.FromMilliseconds(700) });
-                var (replies, _) = await RunAsync(exchange, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(1) }, token);
+                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(1) }, token);
                 // On a very busy machine a correct timer can fire late, after the echo was already there: that still
                 // counts, as long as the echo was ping 1's own and the measured RTT says it was late.
                 var (ping1, ping2) = (replies[0], replies[1]);
@@ -96,7 +106,7 @@ public static class PingStudentChecks
             async token =>
             {
                 await using var server = PingServer.Start(new PingServerOptions { LossProbability = 0.3, Seed = 7 });
-                var (replies, _) = await RunAsync(exchange, new PingClientOptions(server.EndPoint) { Count = 10, Timeout = TimeSpan.FromMilliseconds(500) }, token);
+                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(server.EndPoint) { Count = 10, Timeout = TimeSpan.FromMilliseconds(500) }, token);
                 var statistics = PingStatistics.From(replies);
                 var counters = server.Counters;
                 Expect(statistics.Sent == 10, $"{statistics.Sent} pings counted, 10 sent");
@@ -112,7 +122,8 @@ public static class PingStudentChecks
     /// it was given (null when it was never used). When the check's time is up the socket is closed, so a receive
     /// without a timeout ends instead of blocking a thread for ever; the student's own exceptions are named.
     /// </summary>
-    private static async Task<(List<PingReply> Replies, IPEndPoint? Local)> RunAsync(PingExchange exchange, PingClientOptions options, CancellationToken token)
+    private static async Task<(List<PingReply> Replies, IPEndPoint? Local)> RunAsync(PingExchange exchange, Func<Socket, IPEndPoint?>? localEndPointOf,
+        PingClientOptions options, CancellationToken token)
     {
         var replies = new List<PingReply>();
         await using var client = new PingClient(options with { Exchange = exchange });
@@ -123,7 +134,7 @@ public static class PingStudentChecks
             {
                 await foreach (var reply in client.PingAsync(token).ConfigureAwait(false))
                 {
-                    local ??= client.LocalEndPoint;
+                    local ??= localEndPointOf is null ? client.LocalEndPoint : localEndPointOf(client.Socket);
                     if (reply is null) throw new CheckFailedException($"ping {replies.Count + 1}: your function returned null; return a PingReply (PingReply.TimedOut(sequence) when nothing came back)");
                     replies.Add(reply);
                 }

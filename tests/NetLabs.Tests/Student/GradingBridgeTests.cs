@@ -48,14 +48,15 @@ public sealed class GradingBridgeTests
     }
 
     [Fact]
-    public async Task Our_ping_gets_full_marks_across_the_bridge()
+    public async Task A_correct_ping_gets_full_marks_across_the_bridge_and_a_new_socket_per_ping_fails_as_in_process()
     {
-        var card = await JudgeAsync(PingStudentChecks.Lab, ping: async (request, token) =>
-        {
-            await using var client = new PingClient(new PingClientOptions(request.Server) { Timeout = request.Timeout });
-            return await client.ExchangeAsync(request, token);
-        });
-        Assert.True(card.AllPassed && card.Passed == 4, card.ToString());
+        var correct = await JudgeAsync(PingStudentChecks.Lab, ping: PingStudentCheckTests.Solutions.Async);
+        Assert.True(correct.AllPassed && correct.Passed == 4, correct.ToString());
+
+        // The student's socket lives in the graded kernel: "sent on the socket you were given" must still be judged on it.
+        var newSocketPerPing = await JudgeAsync(PingStudentChecks.Lab, ping: PingStudentCheckTests.Solutions.NewSocketPerPing);
+        Assert.False(newSocketPerPing.Results[0].Passed, newSocketPerPing.ToString());
+        Assert.Contains("socket you were given", newSocketPerPing.Results[0].Detail);
     }
 
     [Fact]

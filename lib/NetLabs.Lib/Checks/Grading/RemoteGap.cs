@@ -22,7 +22,7 @@ public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
     public Task<ReportCard> RunBatteryAsync(string lab, CancellationToken cancellationToken) => lab switch
     {
         WebStudentChecks.Lab => WebStudentChecks.RunAsync(HandleConnectionAsync, cancellationToken),
-        PingStudentChecks.Lab => PingStudentChecks.RunAsync(SendOnePingAsync, cancellationToken),
+        PingStudentChecks.Lab => PingStudentChecks.RunAsync(SendOnePingAsync, StudentSocketOf, cancellationToken),
         MailStudentChecks.Lab => MailStudentChecks.RunAsync(SendMailAsync, cancellationToken),
         _ => throw new ArgumentException($"no battery for the lab '{lab}'", nameof(lab)),
     };
@@ -57,7 +57,7 @@ public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
         var checks = lab switch
         {
             WebStudentChecks.Lab => WebStudentChecks.Checks(_ => Task.CompletedTask),
-            PingStudentChecks.Lab => PingStudentChecks.Checks((_, _) => Task.FromResult<PingReply>(null!)),
+            PingStudentChecks.Lab => PingStudentChecks.Checks((_, _, _) => Task.FromResult<PingReply>(null!)),
             MailStudentChecks.Lab => MailStudentChecks.Checks((_, _, _, _) => Task.FromResult<SmtpReply>(null!)),
             _ => throw new ArgumentException($"no battery for the lab '{lab}'", nameof(lab)),
         };
@@ -107,18 +107,36 @@ public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
         }
     }
 
-    /// <summary>Ping: the request goes to the kernel, which sends the datagrams itself (to the battery's server, on this loopback).</summary>
-    private async Task<PingReply> SendOnePingAsync(PingRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ping: the request goes to the kernel, where the student's function sends the datagrams on a socket of its own,
+    /// one per run of the library's loop (that is, per socket the battery hands over here), to the battery's server on
+    /// this loopback. Each answer says where that socket is bound, so the battery's "sent on the socket you were given"
+    /// compares the server's view with the student's socket, not with the unused one here.
+    /// </summary>
+    private async Task<PingReply> SendOnePingAsync(Socket socket, PingRequest request, CancellationToken cancellationToken)
     {
+        var run = _pingRuns.GetValue(socket, _ => new PingRun(Guid.NewGuid().ToString("N")));
         var reply = await GradingWire.CallAsync(host, new JsonObject
         {
-            ["kind"] = "ping", ["sequence"] = request.Sequence, ["payload"] = request.Payload, ["server"] = request.Server.ToString(),
+            ["kind"] = "ping", ["run"] = run.Id, ["sequence"] = request.Sequence, ["payload"] = request.Payload, ["server"] = request.Server.ToString(),
             ["timeout"] = request.Timeout.Ticks,
         }, cancellationToken).ConfigureAwait(false);
+        if ((string?)reply["local"] is { } local && IPEndPoint.TryParse(local, out var bound)) run.StudentSocket = bound;
         if (reply["null"] is not null) return null!;
         return new PingReply((int)reply["sequence"]!, Enum.Parse<PingOutcome>((string)reply["outcome"]!),
             (long?)reply["rtt"] is { } rtt ? TimeSpan.FromTicks(rtt) : null, (string?)reply["text"],
             (string?)reply["from"] is { } from && IPEndPoint.TryParse(from, out var endPoint) ? endPoint : null);
+    }
+
+    private IPEndPoint? StudentSocketOf(Socket socket) => _pingRuns.TryGetValue(socket, out var run) ? run.StudentSocket : null;
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Socket, PingRun> _pingRuns = new();
+
+    /// <summary>One run of the battery's ping loop as the kernel sees it: its id there, and where the student's socket is bound.</summary>
+    private sealed class PingRun(string id)
+    {
+        public string Id { get; } = id;
+        public volatile IPEndPoint? StudentSocket;
     }
 
     /// <summary>

@@ -51,8 +51,9 @@ public static class StudentHost
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var servers = new ConcurrentDictionary<string, WebServer>();
+        var sockets = new ConcurrentDictionary<string, Socket>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var calls = Task.Run(() => AcceptCallsAsync(listener, gap, servers, stop.Token), CancellationToken.None);
+        var calls = Task.Run(() => AcceptCallsAsync(listener, gap, servers, sockets, stop.Token), CancellationToken.None);
         try
         {
             using var control = await GradingWire.ConnectAsync(judge, cancellationToken).ConfigureAwait(false);
@@ -68,22 +69,25 @@ public static class StudentHost
             listener.Stop();
             try { await calls.ConfigureAwait(false); } catch (OperationCanceledException) { }
             foreach (var server in servers.Values) await server.StopAsync().ConfigureAwait(false);
+            foreach (var socket in sockets.Values) socket.Dispose();
         }
     }
 
-    private static async Task AcceptCallsAsync(TcpListener listener, Gap gap, ConcurrentDictionary<string, WebServer> servers, CancellationToken cancellationToken)
+    private static async Task AcceptCallsAsync(TcpListener listener, Gap gap, ConcurrentDictionary<string, WebServer> servers,
+        ConcurrentDictionary<string, Socket> sockets, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             TcpClient call;
             try { call = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException) { return; }
-            _ = Task.Run(() => AnswerAsync(call, gap, servers, cancellationToken), CancellationToken.None);
+            _ = Task.Run(() => AnswerAsync(call, gap, servers, sockets, cancellationToken), CancellationToken.None);
         }
     }
 
     /// <summary>One call of the judge: run the student's function once and send back what it returned or threw.</summary>
-    private static async Task AnswerAsync(TcpClient call, Gap gap, ConcurrentDictionary<string, WebServer> servers, CancellationToken cancellationToken)
+    private static async Task AnswerAsync(TcpClient call, Gap gap, ConcurrentDictionary<string, WebServer> servers,
+        ConcurrentDictionary<string, Socket> sockets, CancellationToken cancellationToken)
     {
         using var _ = call;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -99,7 +103,7 @@ public static class StudentHost
                 reply = (string?)request["kind"] switch
                 {
                     "web" when gap.Web is { } web => WebServerFor(web, (string)request["root"]!, servers),
-                    "ping" when gap.Ping is { } ping => await PingAsync(ping, request, CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                    "ping" when gap.Ping is { } ping => await PingAsync(ping, request, sockets, CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
                     "mail" when gap.Mail is { } mail => await MailAsync(mail, request, CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
                     var kind => GradingWire.Error(new InvalidOperationException($"this notebook's gap cannot answer a '{kind}' call")),
                 };
@@ -141,16 +145,26 @@ public static class StudentHost
         return new JsonObject { ["port"] = server.Port };
     }
 
-    private static async Task<JsonObject> PingAsync(PingExchange exchange, JsonObject request, CancellationToken cancellationToken)
+    /// <summary>
+    /// One ping of a run of the judge's loop, on the run's own socket here (made at its first ping, like the library's
+    /// loop does for the lab): the student's function gets it, as in the notebook. When the judge gives up on the call
+    /// (its check's time is up) the socket is closed, so a receive without a timeout ends.
+    /// </summary>
+    private static async Task<JsonObject> PingAsync(PingExchange exchange, JsonObject request, ConcurrentDictionary<string, Socket> sockets, CancellationToken cancellationToken)
     {
         var ping = new PingRequest((int)request["sequence"]!, (string)request["payload"]!, IPEndPoint.Parse((string)request["server"]!),
             TimeSpan.FromTicks((long)request["timeout"]!));
-        var reply = await exchange(ping, cancellationToken).ConfigureAwait(false);
-        if (reply is null) return new JsonObject { ["null"] = true };
+        var run = (string)request["run"]!;
+        var socket = sockets.GetOrAdd(run, _ => new Socket(ping.Server.AddressFamily, SocketType.Dgram, ProtocolType.Udp));
+        PingReply reply;
+        using (cancellationToken.Register(() => { if (sockets.TryRemove(run, out var given)) given.Dispose(); }))
+            reply = await Task.Run(() => exchange(socket, ping, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var local = socket.IsBound ? socket.LocalEndPoint?.ToString() : null;
+        if (reply is null) return new JsonObject { ["null"] = true, ["local"] = local };
         return new JsonObject
         {
             ["sequence"] = reply.Sequence, ["outcome"] = reply.Outcome.ToString(), ["rtt"] = reply.Rtt?.Ticks,
-            ["text"] = reply.Text, ["from"] = reply.From?.ToString(),
+            ["text"] = reply.Text, ["from"] = reply.From?.ToString(), ["local"] = local,
         };
     }
 
