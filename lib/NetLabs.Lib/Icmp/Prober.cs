@@ -1,0 +1,66 @@
+using System.Net;
+
+namespace NetLabs.Icmp;
+
+/// <summary>How probes leave this machine, in the order they are tried.</summary>
+public enum IcmpSendPath
+{
+    /// <summary>A raw socket: we build every byte of the ICMP message and read every ICMP packet the host receives. Needs root or CAP_NET_RAW (administrator on Windows).</summary>
+    RawSocket,
+    /// <summary>An unprivileged ICMP datagram socket (Linux when net.ipv4.ping_group_range includes the user, macOS): the kernel owns the identifier.</summary>
+    DatagramSocket,
+    /// <summary>The operating system's ping (System.Net.NetworkInformation.Ping): no bytes of ours on the wire, but statistics and traceroute still run.</summary>
+    SystemPing,
+}
+
+/// <summary>
+/// Sends one probe at a time and waits for its answer, each with its own timeout. Packets that answer none of our
+/// probes (other processes' pings, damaged or foreign messages) are counted and never taken for an answer.
+/// </summary>
+public abstract class Prober : IDisposable
+{
+    private int _malformed;
+    private int _ignored;
+
+    public abstract IcmpSendPath Path { get; }
+    public abstract ProbeKind Kind { get; }
+
+    /// <summary>Why this path was chosen: the paths tried before it and what they need.</summary>
+    public IReadOnlyList<string> PathNotes { get; internal set; } = [];
+
+    /// <summary>ICMP packets received that could not be read (too short, wrong checksum, bad IHL).</summary>
+    public int Malformed => _malformed;
+    /// <summary>Well-formed ICMP packets that answer none of our probes (someone else's ping, our own requests on loopback, …).</summary>
+    public int Ignored => _ignored;
+
+    public abstract Task<ProbeAnswer> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken = default);
+
+    protected void CountMalformed() => Interlocked.Increment(ref _malformed);
+    protected void CountIgnored() => Interlocked.Increment(ref _ignored);
+
+    /// <summary>One line for the notebook and the command: which path ran.</summary>
+    public string PathDescription => Path switch
+    {
+        IcmpSendPath.RawSocket => "raw socket (our own ICMP bytes; root or CAP_NET_RAW)",
+        IcmpSendPath.DatagramSocket => "ICMP datagram socket (unprivileged; the kernel sets the identifier)",
+        _ => "the operating system's ping (System.Net.NetworkInformation.Ping)",
+    };
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+
+    internal static void CheckDestination(ProbeRequest request)
+    {
+        if (request.Destination.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            throw new IcmpException($"{request.Destination} is not an IPv4 address; this lab speaks ICMP for IPv4 (ICMPv6 is another protocol).");
+        if (request.Ttl is < 1 or > 255) throw new ArgumentOutOfRangeException(nameof(request), request.Ttl, "A TTL is 1–255.");
+        if (request.Timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(request), request.Timeout, "A probe timeout is positive.");
+    }
+
+    internal static IPEndPoint Any { get; } = new(IPAddress.Any, 0);
+}

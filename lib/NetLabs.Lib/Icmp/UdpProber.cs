@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace NetLabs.Icmp;
+
+/// <summary>
+/// Classic traceroute probes: a UDP datagram to a high port (<see cref="BasePort"/> + sequence), where nothing listens,
+/// so the destination answers "port unreachable" and the routers before it "time exceeded". The answers are ICMP
+/// errors quoting our UDP header, read from a raw socket and matched by both ports and the destination.
+/// </summary>
+public sealed class UdpProber : Prober
+{
+    public const int DefaultBasePort = 33434;
+
+    private readonly Socket _icmp;
+    private readonly Socket _udp;
+    private readonly byte[] _buffer = new byte[65536];
+
+    internal UdpProber(Socket rawIcmp, int basePort)
+    {
+        _icmp = rawIcmp;
+        BasePort = basePort;
+        _udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _udp.Bind(Any);
+        SourcePort = (ushort)((IPEndPoint)_udp.LocalEndPoint!).Port;
+    }
+
+    public override IcmpSendPath Path => IcmpSendPath.RawSocket;
+    public override ProbeKind Kind => ProbeKind.Udp;
+    public int BasePort { get; }
+    public ushort SourcePort { get; }
+
+    public ushort DestinationPort(ProbeRequest request) => (ushort)(BasePort + request.Sequence);
+
+    public override async Task<ProbeAnswer> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken = default)
+    {
+        CheckDestination(request);
+        if (BasePort + request.Sequence > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(request), request.Sequence, "The probe's port would pass 65535.");
+        var port = DestinationPort(request);
+        _udp.Ttl = (short)request.Ttl;
+        var sent = Stopwatch.GetTimestamp();
+        await SocketSend.SendAsync(_udp, EchoPayload.Create(Math.Max(request.PayloadBytes - 8, 0), DateTimeOffset.UtcNow), request.Destination, cancellationToken, port).ConfigureAwait(false);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(request.Timeout);
+        while (true)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await _icmp.ReceiveFromAsync(_buffer, SocketFlags.None, Any, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return ProbeAnswer.TimedOut(request);
+            }
+            var elapsed = Stopwatch.GetElapsedTime(sent);
+            if (!ReceivedIcmp.TryParse(_buffer.AsSpan(0, result.ReceivedBytes), includesIpHeader: true, IPAddress.Any, out var received, out _))
+                CountMalformed();
+            else if (received.AnswersUdp(request.Destination, SourcePort, port))
+                return ProbeAnswer.Answered(request, received, elapsed);
+            else
+                CountIgnored();
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _udp.Dispose();
+        _icmp.Dispose();
+    }
+}
