@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 
 namespace NetLabs.Icmp;
 
@@ -63,4 +65,36 @@ public abstract class Prober : IDisposable
     }
 
     internal static IPEndPoint Any { get; } = new(IPAddress.Any, 0);
+
+    /// <summary>
+    /// Reads ICMP packets until one answers the probe (<paramref name="answers"/>) or the probe's own timeout, started
+    /// at <paramref name="sent"/>, runs out. Everything else is counted as malformed or ignored.
+    /// </summary>
+    protected async Task<ProbeAnswer> ReceiveAnswerAsync(Socket socket, byte[] buffer, bool includesIpHeader, ProbeRequest request,
+        long sent, Func<ReceivedIcmp, bool> answers, CancellationToken cancellationToken)
+    {
+        // A fresh deadline for every probe: one slow hop never eats the next probe's time.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(request.Timeout - Stopwatch.GetElapsedTime(sent) is { } left && left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        while (true)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, Any, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return ProbeAnswer.TimedOut(request);
+            }
+            var elapsed = Stopwatch.GetElapsedTime(sent);
+            var from = ((IPEndPoint)result.RemoteEndPoint).Address;
+            if (!ReceivedIcmp.TryParse(buffer.AsSpan(0, result.ReceivedBytes), includesIpHeader, from, out var received, out _))
+                CountMalformed();
+            else if (answers(received))
+                return ProbeAnswer.Answered(request, received, elapsed);
+            else
+                CountIgnored();
+        }
+    }
 }

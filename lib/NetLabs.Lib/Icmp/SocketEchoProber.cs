@@ -36,29 +36,9 @@ public sealed class SocketEchoProber : Prober
         _socket.Ttl = (short)request.Ttl;
         var sent = Stopwatch.GetTimestamp();
         await SocketSend.SendAsync(_socket, message.Bytes, request.Destination, cancellationToken).ConfigureAwait(false);
-        // A fresh deadline for every probe: one slow hop never eats the next probe's time.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(request.Timeout);
-        while (true)
-        {
-            SocketReceiveFromResult result;
-            try
-            {
-                result = await _socket.ReceiveFromAsync(_buffer, SocketFlags.None, Any, deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return ProbeAnswer.TimedOut(request);
-            }
-            var elapsed = Stopwatch.GetElapsedTime(sent);
-            var from = ((IPEndPoint)result.RemoteEndPoint).Address;
-            if (!ReceivedIcmp.TryParse(_buffer.AsSpan(0, result.ReceivedBytes), IncludesIpHeader, from, out var received, out _))
-                CountMalformed();
-            else if (received.AnswersEcho(request.Destination, Identifier, request.Sequence, checkIdentifier: !KernelOwnsIdentifier))
-                return ProbeAnswer.Answered(request, received, elapsed);
-            else
-                CountIgnored();
-        }
+        return await ReceiveAnswerAsync(_socket, _buffer, IncludesIpHeader, request, sent,
+            received => received.AnswersEcho(request.Destination, Identifier, request.Sequence, checkIdentifier: !KernelOwnsIdentifier),
+            cancellationToken).ConfigureAwait(false);
     }
 
     protected override void Dispose(bool disposing) => _socket.Dispose();

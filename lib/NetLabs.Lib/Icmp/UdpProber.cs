@@ -20,6 +20,7 @@ public sealed class UdpProber : Prober
     internal UdpProber(Socket rawIcmp, int basePort)
     {
         _icmp = rawIcmp;
+        _icmp.Bind(Any); // it receives before it ever sends
         BasePort = basePort;
         _udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _udp.Bind(Any);
@@ -41,27 +42,8 @@ public sealed class UdpProber : Prober
         _udp.Ttl = (short)request.Ttl;
         var sent = Stopwatch.GetTimestamp();
         await SocketSend.SendAsync(_udp, EchoPayload.Create(Math.Max(request.PayloadBytes - 8, 0), DateTimeOffset.UtcNow), request.Destination, cancellationToken, port).ConfigureAwait(false);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(request.Timeout);
-        while (true)
-        {
-            SocketReceiveFromResult result;
-            try
-            {
-                result = await _icmp.ReceiveFromAsync(_buffer, SocketFlags.None, Any, deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return ProbeAnswer.TimedOut(request);
-            }
-            var elapsed = Stopwatch.GetElapsedTime(sent);
-            if (!ReceivedIcmp.TryParse(_buffer.AsSpan(0, result.ReceivedBytes), includesIpHeader: true, IPAddress.Any, out var received, out _))
-                CountMalformed();
-            else if (received.AnswersUdp(request.Destination, SourcePort, port))
-                return ProbeAnswer.Answered(request, received, elapsed);
-            else
-                CountIgnored();
-        }
+        return await ReceiveAnswerAsync(_icmp, _buffer, includesIpHeader: true, request, sent,
+            received => received.AnswersUdp(request.Destination, SourcePort, port), cancellationToken).ConfigureAwait(false);
     }
 
     protected override void Dispose(bool disposing)
