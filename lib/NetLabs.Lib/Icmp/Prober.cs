@@ -67,21 +67,35 @@ public abstract class Prober : IDisposable
     internal static IPEndPoint Any { get; } = new(IPAddress.Any, 0);
 
     /// <summary>
-    /// Reads ICMP packets until one answers the probe (<paramref name="answers"/>) or the probe's own timeout, started
-    /// at <paramref name="sent"/>, runs out. Everything else is counted as malformed or ignored.
+    /// Sends a probe and reads ICMP packets from <paramref name="receiver"/> until one answers it
+    /// (<paramref name="answers"/>) or the probe's own timeout runs out. Everything else is counted as malformed or
+    /// ignored. The receive is posted before the send, so the RTT ends when the kernel wakes us, not after our
+    /// first-call costs.
     /// </summary>
-    protected async Task<ProbeAnswer> ReceiveAnswerAsync(Socket socket, byte[] buffer, bool includesIpHeader, ProbeRequest request,
-        long sent, Func<ReceivedIcmp, bool> answers, CancellationToken cancellationToken)
+    protected async Task<ProbeAnswer> ExchangeAsync(Socket receiver, byte[] buffer, bool includesIpHeader, ProbeRequest request,
+        Func<CancellationToken, Task> send, Func<ReceivedIcmp, bool> answers, CancellationToken cancellationToken)
     {
         // A fresh deadline for every probe: one slow hop never eats the next probe's time.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(request.Timeout - Stopwatch.GetElapsedTime(sent) is { } left && left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        var receive = receiver.ReceiveFromAsync(buffer, SocketFlags.None, Any, deadline.Token).AsTask();
+        var sent = Stopwatch.GetTimestamp();
+        try
+        {
+            await send(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await deadline.CancelAsync().ConfigureAwait(false);
+            await receive.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+        deadline.CancelAfter(request.Timeout);
         while (true)
         {
             SocketReceiveFromResult result;
             try
             {
-                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, Any, deadline.Token).ConfigureAwait(false);
+                result = await receive.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -95,6 +109,7 @@ public abstract class Prober : IDisposable
                 return ProbeAnswer.Answered(request, received, elapsed);
             else
                 CountIgnored();
+            receive = receiver.ReceiveFromAsync(buffer, SocketFlags.None, Any, deadline.Token).AsTask();
         }
     }
 }

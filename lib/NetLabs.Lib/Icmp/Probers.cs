@@ -74,7 +74,10 @@ public static class Probers
         try
         {
             error = "";
-            return new Socket(AddressFamily.InterNetwork, type, ProtocolType.Icmp);
+            var socket = new Socket(AddressFamily.InterNetwork, type, ProtocolType.Icmp);
+            // Bound at once: the first receive is posted before the first send.
+            socket.Bind(Prober.Any);
+            return socket;
         }
         catch (SocketException e)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -34,9 +33,8 @@ public sealed class SocketEchoProber : Prober
         CheckDestination(request);
         var message = IcmpMessage.EchoRequest(Identifier, request.Sequence, EchoPayload.Create(request.PayloadBytes, DateTimeOffset.UtcNow));
         _socket.Ttl = (short)request.Ttl;
-        var sent = Stopwatch.GetTimestamp();
-        await SocketSend.SendAsync(_socket, message.Bytes, request.Destination, cancellationToken).ConfigureAwait(false);
-        return await ReceiveAnswerAsync(_socket, _buffer, IncludesIpHeader, request, sent,
+        return await ExchangeAsync(_socket, _buffer, IncludesIpHeader, request,
+            ct => SocketSend.SendAsync(_socket, message.Bytes, request.Destination, ct),
             received => received.AnswersEcho(request.Destination, Identifier, request.Sequence, checkIdentifier: !KernelOwnsIdentifier),
             cancellationToken).ConfigureAwait(false);
     }

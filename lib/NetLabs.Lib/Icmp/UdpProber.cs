@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -20,7 +19,6 @@ public sealed class UdpProber : Prober
     internal UdpProber(Socket rawIcmp, int basePort)
     {
         _icmp = rawIcmp;
-        _icmp.Bind(Any); // it receives before it ever sends
         BasePort = basePort;
         _udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _udp.Bind(Any);
@@ -40,9 +38,9 @@ public sealed class UdpProber : Prober
         if (BasePort + request.Sequence > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(request), request.Sequence, "The probe's port would pass 65535.");
         var port = DestinationPort(request);
         _udp.Ttl = (short)request.Ttl;
-        var sent = Stopwatch.GetTimestamp();
-        await SocketSend.SendAsync(_udp, EchoPayload.Create(Math.Max(request.PayloadBytes - 8, 0), DateTimeOffset.UtcNow), request.Destination, cancellationToken, port).ConfigureAwait(false);
-        return await ReceiveAnswerAsync(_icmp, _buffer, includesIpHeader: true, request, sent,
+        var payload = EchoPayload.Create(Math.Max(request.PayloadBytes - 8, 0), DateTimeOffset.UtcNow);
+        return await ExchangeAsync(_icmp, _buffer, includesIpHeader: true, request,
+            ct => SocketSend.SendAsync(_udp, payload, request.Destination, ct, port),
             received => received.AnswersUdp(request.Destination, SourcePort, port), cancellationToken).ConfigureAwait(false);
     }
 
