@@ -6,13 +6,16 @@ using NetLabs.Tests.Support;
 namespace NetLabs.Tests.Icmp;
 
 /// <summary>Builds one router chain for the class, lazily (so a machine without root skips), and deletes it at the end.</summary>
-public sealed class RouterChainFixture : IAsyncDisposable
+public sealed class RouterChainFixture : IAsyncLifetime
 {
     private readonly Lazy<Task<RouterChain>> _chain = new(RouterChain.CreateAsync);
 
     public Task<RouterChain> GetAsync() => _chain.Value;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xunit 2 calls IAsyncLifetime.DisposeAsync on class fixtures (not IAsyncDisposable).
+    public async Task DisposeAsync()
     {
         if (_chain.IsValueCreated && _chain.Value.IsCompletedSuccessfully) await (await _chain.Value).DisposeAsync();
     }
