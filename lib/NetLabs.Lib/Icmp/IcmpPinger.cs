@@ -44,6 +44,12 @@ public static class IcmpPinger
         options ??= new IcmpPingOptions();
         options.Validate();
         using var prober = Probers.Open(ProbeKind.Icmp, options.Path);
+        return await RunAsync(prober, destination, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Pings through a prober opened elsewhere (e.g. inside a network namespace) and returns the run.</summary>
+    public static async Task<IcmpPingRun> RunAsync(Prober prober, IPAddress destination, IcmpPingOptions options, CancellationToken cancellationToken = default)
+    {
         var answers = new List<ProbeAnswer>();
         await foreach (var answer in PingAsync(prober, destination, options, cancellationToken).ConfigureAwait(false)) answers.Add(answer);
         return new IcmpPingRun(destination, options, prober.Path, prober.PathDescription, prober.PathNotes, answers, prober.Malformed, prober.Ignored);

@@ -121,6 +121,14 @@ public static class Traceroute
         options ??= new TracerouteOptions();
         options.Validate();
         using var prober = Probers.Open(options.Kind, options.Path, readsRouterErrors: true, options.BasePort);
+        return await RunAsync(prober, destination, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Traces through a prober opened elsewhere (e.g. inside a network namespace); its kind wins over the options'.</summary>
+    public static async Task<TracerouteResult> RunAsync(Prober prober, IPAddress destination, TracerouteOptions options, CancellationToken cancellationToken = default)
+    {
+        options = options with { Kind = prober.Kind };
+        options.Validate();
         var hops = new List<TracerouteHop>();
         await foreach (var hop in (options.Loop ?? TraceAsync)(prober, destination, options, cancellationToken).ConfigureAwait(false)) hops.Add(hop);
         return new TracerouteResult(destination, options, prober.Path, prober.PathDescription, prober.PathNotes, hops);
