@@ -31,6 +31,9 @@ public sealed record ProbeAnswer(ProbeRequest Request, ProbeStatus Status, IPAdd
 {
     public double? RttMilliseconds => Rtt?.TotalMilliseconds;
 
+    /// <summary>The packet that answered, as read from the socket (its IP header when the socket delivers it); null for a timeout or the OS's ping.</summary>
+    public ReceivedIcmp? Received { get; init; }
+
     /// <summary>The destination itself answered (echo reply, port unreachable, or another unreachable from it).</summary>
     public bool FromDestination => From is not null && From.Equals(Request.Destination);
 
@@ -47,7 +50,7 @@ public sealed record ProbeAnswer(ProbeRequest Request, ProbeStatus Status, IPAdd
             IcmpType.DestinationUnreachable => ProbeStatus.Unreachable,
             _ => ProbeStatus.OtherError,
         };
-        return new ProbeAnswer(request, status, received.From, rtt, received.Ttl, message.Type, message.Code, message.Bytes.Length);
+        return new ProbeAnswer(request, status, received.From, rtt, received.Ttl, message.Type, message.Code, message.Bytes.Length) { Received = received };
     }
 
     public string Description => Status == ProbeStatus.Timeout ? "no answer" : IcmpNames.Describe(Type, Code);
