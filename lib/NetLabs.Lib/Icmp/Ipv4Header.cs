@@ -40,6 +40,27 @@ public sealed record Ipv4Header(
         return true;
     }
 
+    /// <summary>
+    /// An IPv4 datagram around <paramref name="payload"/> with a valid header checksum, and <paramref name="optionBytes"/>
+    /// bytes of options (NOPs, a multiple of 4) that make the header longer than 20: what parsers must cope with.
+    /// </summary>
+    public static byte[] Wrap(IPAddress source, IPAddress destination, ReadOnlySpan<byte> payload, int optionBytes = 0, int ttl = 64, int protocol = ProtocolIcmp)
+    {
+        if (optionBytes is < 0 or > 40 || optionBytes % 4 != 0) throw new ArgumentOutOfRangeException(nameof(optionBytes), optionBytes, "IPv4 options are 0–40 bytes, in steps of 4.");
+        var headerLength = MinimumLength + optionBytes;
+        var bytes = new byte[headerLength + payload.Length];
+        bytes[0] = (byte)(0x40 | headerLength / 4);
+        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), (ushort)bytes.Length);
+        bytes[8] = (byte)ttl;
+        bytes[9] = (byte)protocol;
+        source.GetAddressBytes().CopyTo(bytes, 12);
+        destination.GetAddressBytes().CopyTo(bytes, 16);
+        bytes.AsSpan(MinimumLength, optionBytes).Fill(1);
+        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(10), InternetChecksum.Compute(bytes.AsSpan(0, headerLength)));
+        payload.CopyTo(bytes.AsSpan(headerLength));
+        return bytes;
+    }
+
     public string ProtocolName => Protocol switch { ProtocolIcmp => "ICMP", ProtocolUdp => "UDP", 6 => "TCP", _ => Protocol.ToString(CultureInfo.InvariantCulture) };
 
     public HtmlTable ToTable(string caption = "IPv4 header") => new(caption, ["field", "value", "meaning"],

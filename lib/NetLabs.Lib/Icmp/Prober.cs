@@ -66,14 +66,24 @@ public abstract class Prober : IDisposable
 
     internal static IPEndPoint Any { get; } = new(IPAddress.Any, 0);
 
+    /// <summary>Decides what one received packet is: unreadable, not ours (null answer), or the answer to the probe.</summary>
+    protected delegate (bool Malformed, ProbeAnswer? Answer) PacketClassifier(ReadOnlyMemory<byte> packet, IPAddress from, TimeSpan elapsed);
+
+    /// <summary>Our reading: parse the packet (behind its IP header or not) and ask <paramref name="answers"/> whether it answers the probe.</summary>
+    protected static PacketClassifier Classifier(bool includesIpHeader, ProbeRequest request, Func<ReceivedIcmp, bool> answers) => (packet, from, elapsed) =>
+    {
+        if (!ReceivedIcmp.TryParse(packet.Span, includesIpHeader, from, out var received, out _)) return (true, null);
+        return (false, answers(received) ? ProbeAnswer.Answered(request, received, elapsed) : null);
+    };
+
     /// <summary>
     /// Sends a probe and reads ICMP packets from <paramref name="receiver"/> until one answers it
-    /// (<paramref name="answers"/>) or the probe's own timeout runs out. Everything else is counted as malformed or
+    /// (as <paramref name="classify"/> decides) or the probe's own timeout runs out. Everything else is counted as malformed or
     /// ignored. The receive is posted before the send, so the RTT ends when the kernel wakes us, not after our
     /// first-call costs.
     /// </summary>
-    protected async Task<ProbeAnswer> ExchangeAsync(Socket receiver, byte[] buffer, bool includesIpHeader, ProbeRequest request,
-        Func<CancellationToken, Task> send, Func<ReceivedIcmp, bool> answers, CancellationToken cancellationToken)
+    protected async Task<ProbeAnswer> ExchangeAsync(Socket receiver, byte[] buffer, ProbeRequest request,
+        Func<CancellationToken, Task> send, PacketClassifier classify, CancellationToken cancellationToken)
     {
         // A fresh deadline for every probe: one slow hop never eats the next probe's time.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -102,13 +112,10 @@ public abstract class Prober : IDisposable
                 return ProbeAnswer.TimedOut(request);
             }
             var elapsed = Stopwatch.GetElapsedTime(sent);
-            var from = ((IPEndPoint)result.RemoteEndPoint).Address;
-            if (!ReceivedIcmp.TryParse(buffer.AsSpan(0, result.ReceivedBytes), includesIpHeader, from, out var received, out _))
-                CountMalformed();
-            else if (answers(received))
-                return ProbeAnswer.Answered(request, received, elapsed);
-            else
-                CountIgnored();
+            var (malformed, answer) = classify(buffer.AsMemory(0, result.ReceivedBytes), ((IPEndPoint)result.RemoteEndPoint).Address, elapsed);
+            if (answer is not null) return answer;
+            if (malformed) CountMalformed();
+            else CountIgnored();
             receive = receiver.ReceiveFromAsync(buffer, SocketFlags.None, Any, deadline.Token).AsTask();
         }
     }

@@ -31,6 +31,17 @@ public static class Probers
         throw new IcmpPathUnavailableException(IcmpSendPath.RawSocket, string.Join(" ", notes));
     }
 
+    /// <summary>
+    /// A raw-socket echo prober that builds and reads packets with the student's code (<paramref name="codec"/>);
+    /// throws <see cref="IcmpPathUnavailableException"/> where raw sockets are not permitted.
+    /// </summary>
+    public static Prober OpenWith(EchoCodec codec)
+    {
+        var raw = TryOpenSocket(SocketType.Raw, out var error)
+            ?? throw new IcmpPathUnavailableException(IcmpSendPath.RawSocket, $"Your own packets need a raw socket ({error}): run as root or give dotnet CAP_NET_RAW.");
+        return new SocketEchoProber(raw, IcmpSendPath.RawSocket, NewIdentifier(), codec);
+    }
+
     private static Prober? TryOpen(IcmpSendPath path, ProbeKind kind, bool readsRouterErrors, int udpBasePort, out string note)
     {
         note = "";

@@ -12,8 +12,11 @@ public sealed class SocketEchoProber : Prober
     private readonly Socket _socket;
     private readonly byte[] _buffer = new byte[65536];
 
-    internal SocketEchoProber(Socket socket, IcmpSendPath path, ushort identifier)
+    private readonly EchoCodec? _codec;
+
+    internal SocketEchoProber(Socket socket, IcmpSendPath path, ushort identifier, EchoCodec? codec = null)
     {
+        _codec = codec;
         _socket = socket;
         Path = path;
         Identifier = identifier;
@@ -31,13 +34,25 @@ public sealed class SocketEchoProber : Prober
     public override async Task<ProbeAnswer> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken = default)
     {
         CheckDestination(request);
-        var message = IcmpMessage.EchoRequest(Identifier, request.Sequence, EchoPayload.Create(request.PayloadBytes, DateTimeOffset.UtcNow));
+        var data = EchoPayload.Create(request.PayloadBytes, DateTimeOffset.UtcNow);
+        ReadOnlyMemory<byte> message = _codec?.Builder is { } build ? build(Identifier, request.Sequence, data) : IcmpMessage.EchoRequest(Identifier, request.Sequence, data).Bytes;
         _socket.Ttl = (short)request.Ttl;
-        return await ExchangeAsync(_socket, _buffer, IncludesIpHeader, request,
-            ct => SocketSend.SendAsync(_socket, message.Bytes, request.Destination, ct),
-            received => received.AnswersEcho(request.Destination, Identifier, request.Sequence, checkIdentifier: !KernelOwnsIdentifier),
+        return await ExchangeAsync(_socket, _buffer, request,
+            ct => SocketSend.SendAsync(_socket, message, request.Destination, ct),
+            _codec?.Parser is { } parse ? StudentClassifier(parse, request) : Classifier(IncludesIpHeader, request,
+                received => received.AnswersEcho(request.Destination, Identifier, request.Sequence, checkIdentifier: !KernelOwnsIdentifier)),
             cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The student's parser decides what a packet says; the match is still ours (type 0, identifier, sequence, source).</summary>
+    private PacketClassifier StudentClassifier(IcmpPacketParser parse, ProbeRequest request) => (packet, _, elapsed) =>
+    {
+        var fields = parse(packet.ToArray());
+        if (fields is null) return (true, null);
+        if (fields.Type != (byte)IcmpType.EchoReply || fields.Identifier != Identifier || fields.Sequence != request.Sequence || !request.Destination.Equals(fields.Source))
+            return (false, null);
+        return (false, new ProbeAnswer(request, ProbeStatus.EchoReply, fields.Source, elapsed, fields.Ttl, fields.Type, fields.Code, packet.Length - (packet.Span[0] & 0x0F) * 4));
+    };
 
     protected override void Dispose(bool disposing) => _socket.Dispose();
 }

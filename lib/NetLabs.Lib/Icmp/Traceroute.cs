@@ -12,6 +12,12 @@ namespace NetLabs.Icmp;
 /// </summary>
 public delegate IAsyncEnumerable<TracerouteHop> TracerouteLoop(Prober prober, IPAddress destination, TracerouteOptions options, CancellationToken cancellationToken);
 
+/// <summary>
+/// The traceroute loop as the student writes it: all hops at once, in TTL order. <see cref="Traceroute.FromHops"/> turns
+/// it into a <see cref="TracerouteLoop"/>.
+/// </summary>
+public delegate Task<List<TracerouteHop>> TracerouteHopsLoop(Prober prober, IPAddress destination, TracerouteOptions options, CancellationToken cancellationToken);
+
 /// <summary>What traceroute sends and how long it waits; the defaults are Debian traceroute's except the 2 s wait.</summary>
 public sealed record TracerouteOptions
 {
@@ -132,6 +138,14 @@ public static class Traceroute
         var hops = new List<TracerouteHop>();
         await foreach (var hop in (options.Loop ?? TraceAsync)(prober, destination, options, cancellationToken).ConfigureAwait(false)) hops.Add(hop);
         return new TracerouteResult(destination, options, prober.Path, prober.PathDescription, prober.PathNotes, hops);
+    }
+
+    /// <summary>A loop that returns all its hops at once, as a <see cref="TracerouteLoop"/>.</summary>
+    public static TracerouteLoop FromHops(TracerouteHopsLoop loop) => (prober, destination, options, cancellationToken) => Stream(loop(prober, destination, options, cancellationToken));
+
+    private static async IAsyncEnumerable<TracerouteHop> Stream(Task<List<TracerouteHop>> hops)
+    {
+        foreach (var hop in await hops.ConfigureAwait(false) ?? []) yield return hop;
     }
 
     /// <summary>Our loop: each probe with its own timeout, hop by hop, ending after the hop where the destination answered.</summary>

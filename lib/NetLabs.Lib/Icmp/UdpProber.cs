@@ -39,9 +39,8 @@ public sealed class UdpProber : Prober
         var port = DestinationPort(request);
         _udp.Ttl = (short)request.Ttl;
         var payload = EchoPayload.Create(Math.Max(request.PayloadBytes - 8, 0), DateTimeOffset.UtcNow);
-        return await ExchangeAsync(_icmp, _buffer, includesIpHeader: true, request,
-            ct => SocketSend.SendAsync(_udp, payload, request.Destination, ct, port),
-            received => received.AnswersUdp(request.Destination, SourcePort, port), cancellationToken).ConfigureAwait(false);
+        return await ExchangeAsync(_icmp, _buffer, request, ct => SocketSend.SendAsync(_udp, payload, request.Destination, ct, port),
+            Classifier(includesIpHeader: true, request, received => received.AnswersUdp(request.Destination, SourcePort, port)), cancellationToken).ConfigureAwait(false);
     }
 
     protected override void Dispose(bool disposing)

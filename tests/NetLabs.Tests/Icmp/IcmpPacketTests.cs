@@ -140,20 +140,6 @@ public sealed class IcmpPacketTests
         Assert.Null(EchoPayload.SentAt([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]));
     }
 
-    /// <summary>An IPv4 datagram around a payload, with a valid header checksum and optionally some option bytes (NOPs).</summary>
-    internal static byte[] Datagram(IPAddress source, IPAddress destination, ReadOnlySpan<byte> payload, int options = 0, int ttl = 64, int protocol = 1)
-    {
-        var headerLength = 20 + options;
-        var bytes = new byte[headerLength + payload.Length];
-        bytes[0] = (byte)(0x40 | headerLength / 4);
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), (ushort)bytes.Length);
-        bytes[8] = (byte)ttl;
-        bytes[9] = (byte)protocol;
-        source.GetAddressBytes().CopyTo(bytes, 12);
-        destination.GetAddressBytes().CopyTo(bytes, 16);
-        bytes.AsSpan(20, options).Fill(1);
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(10), InternetChecksum.Compute(bytes.AsSpan(0, headerLength)));
-        payload.CopyTo(bytes.AsSpan(headerLength));
-        return bytes;
-    }
+    internal static byte[] Datagram(IPAddress source, IPAddress destination, ReadOnlySpan<byte> payload, int options = 0, int ttl = 64, int protocol = 1) =>
+        Ipv4Header.Wrap(source, destination, payload, options, ttl, protocol);
 }
