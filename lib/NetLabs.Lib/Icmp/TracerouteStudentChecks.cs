@@ -49,6 +49,16 @@ public static class TracerouteStudentChecks
                 Expect(hops.Skip(2).All(h => h.Probes.All(p => p.Status != ProbeStatus.Timeout)), "hops 3 and 4 answer after 150 ms, within the 250 ms timeout, but show *: the silent hop took their time");
                 return "hop 2 is * * *, hops 3 and 4 answer, every probe waited its full 250 ms";
             }, CheckTimeout),
+        new("a UDP trace ends at the destination's port unreachable",
+            "The destination of a UDP trace answers \"port unreachable\", not an echo reply: stop when hop.Ends (any answer from the destination), not only on EchoReply.",
+            async token =>
+            {
+                var path = new SimulatedPath(routers: 2, silent: [], udp: true);
+                var hops = await Run(loop, path, new TracerouteOptions { Kind = ProbeKind.Udp, ProbeTimeout = TimeSpan.FromMilliseconds(300), MaxHops = 8 }, token).ConfigureAwait(false);
+                Expect(hops.Count == 3, $"{hops.Count} hops, expected 3 (2 routers, then the destination's port unreachable, then stop)");
+                Expect(hops[^1].Probes.All(p => p.Status == ProbeStatus.PortUnreachable), "the last hop is not the destination's port unreachable");
+                return "stopped at hop 3: port unreachable from the destination";
+            }, CheckTimeout),
         new("stops at the maximum TTL when the destination never answers",
             "Loop only up to options.MaxHops, and start at options.FirstTtl.",
             async token =>
@@ -75,7 +85,7 @@ public static class TracerouteStudentChecks
     /// A path of <c>routers</c> routers then the destination: each answers after <c>answerDelay</c>; the silent TTLs never
     /// answer, so their probes cost their full timeout. Every request is recorded. Honours each request's timeout like a socket.
     /// </summary>
-    private sealed class SimulatedPath(int routers, int[] silent, TimeSpan? answerDelay = null) : Prober
+    private sealed class SimulatedPath(int routers, int[] silent, TimeSpan? answerDelay = null, bool udp = false) : Prober
     {
         private readonly TimeSpan _delay = answerDelay ?? TimeSpan.FromMilliseconds(2);
         private readonly ConcurrentQueue<ProbeRequest> _requests = new();
@@ -83,7 +93,7 @@ public static class TracerouteStudentChecks
         public static IPAddress Router(int n) => IPAddress.Parse($"10.6.{n}.1");
         public IReadOnlyList<ProbeRequest> Requests => [.. _requests];
         public override IcmpSendPath Path => IcmpSendPath.RawSocket;
-        public override ProbeKind Kind => ProbeKind.Icmp;
+        public override ProbeKind Kind => udp ? ProbeKind.Udp : ProbeKind.Icmp;
 
         public override async Task<ProbeAnswer> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken = default)
         {
@@ -98,6 +108,7 @@ public static class TracerouteStudentChecks
             await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
             return request.Ttl <= routers
                 ? new ProbeAnswer(request, ProbeStatus.TimeExceeded, Router(request.Ttl), _delay, 64 - request.Ttl, (byte)IcmpType.TimeExceeded, 0, 36)
+                : udp ? new ProbeAnswer(request, ProbeStatus.PortUnreachable, request.Destination, _delay, 64 - routers, (byte)IcmpType.DestinationUnreachable, 3, 36)
                 : new ProbeAnswer(request, ProbeStatus.EchoReply, request.Destination, _delay, 64 - routers, (byte)IcmpType.EchoReply, 0, 40);
         }
 

@@ -124,4 +124,25 @@ public sealed class IcmpStudentCheckTests
         var shared = await TracerouteStudentChecks.RunAsync((p, d, o, t) => Loop(p, d, o, sharedTimeout: true, t)).WaitAsync(Wait);
         AssertFails(shared, "a silent router is *");
     }
+
+    [Fact]
+    public async Task A_loop_that_stops_only_on_an_echo_reply_fails_the_UDP_check()
+    {
+        async Task<List<TracerouteHop>> EchoOnly(Prober prober, IPAddress destination, TracerouteOptions options, CancellationToken token)
+        {
+            var hops = new List<TracerouteHop>();
+            for (var ttl = options.FirstTtl; ttl <= options.MaxHops; ttl++)
+            {
+                var probes = new List<ProbeAnswer>();
+                for (var i = 0; i < options.ProbesPerHop; i++)
+                    probes.Add(await prober.ProbeAsync(new ProbeRequest(destination, ttl, (ushort)(ttl * 10 + i), options.ProbeTimeout), token));
+                hops.Add(new TracerouteHop(ttl, probes, new Dictionary<IPAddress, string>()));
+                if (probes.Any(p => p.Status == ProbeStatus.EchoReply)) break;
+            }
+            return hops;
+        }
+        var card = await TracerouteStudentChecks.RunAsync(EchoOnly).WaitAsync(Wait);
+        AssertFails(card, "a UDP trace ends");
+        Assert.True(card.Passed == 3 && card.Failed == 1, card.ToString());
+    }
 }
