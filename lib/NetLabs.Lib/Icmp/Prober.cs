@@ -45,7 +45,7 @@ public abstract class Prober : IDisposable
     {
         IcmpSendPath.RawSocket => "raw socket (our own ICMP bytes; root or CAP_NET_RAW)",
         IcmpSendPath.DatagramSocket => "ICMP datagram socket (unprivileged; the kernel sets the identifier)",
-        _ => "the operating system's ping (System.Net.NetworkInformation.Ping)",
+        _ => "operating system's ping (System.Net.NetworkInformation.Ping; its bytes, not ours)",
     };
 
     public void Dispose()

@@ -17,7 +17,9 @@ public static class Probers
     public static Prober Open(ProbeKind kind = ProbeKind.Icmp, IcmpSendPath? path = null, bool readsRouterErrors = false, int udpBasePort = UdpProber.DefaultBasePort)
     {
         var notes = new List<string>();
-        foreach (var candidate in path is { } only ? [only] : new[] { IcmpSendPath.RawSocket, IcmpSendPath.DatagramSocket, IcmpSendPath.SystemPing })
+        // A UDP trace has one path: the routers' errors are read from a raw socket.
+        var candidates = path is { } only ? [only] : kind == ProbeKind.Udp ? [IcmpSendPath.RawSocket] : new[] { IcmpSendPath.RawSocket, IcmpSendPath.DatagramSocket, IcmpSendPath.SystemPing };
+        foreach (var candidate in candidates)
         {
             var prober = TryOpen(candidate, kind, readsRouterErrors, udpBasePort, out var note);
             if (prober is not null)
@@ -56,7 +58,8 @@ public static class Probers
                 var raw = TryOpenSocket(SocketType.Raw, out var rawError);
                 if (raw is null)
                 {
-                    note = $"No raw socket ({rawError}): it needs root or CAP_NET_RAW on Linux (sudo setcap cap_net_raw+ep \"$(readlink -f \"$(command -v dotnet)\")\"), administrator on Windows.";
+                    note = $"No raw socket ({rawError}): it needs root or CAP_NET_RAW on Linux (sudo setcap cap_net_raw+ep \"$(readlink -f \"$(command -v dotnet)\")\"), administrator on Windows."
+                        + (kind == ProbeKind.Udp ? " A UDP trace reads the routers' errors from a raw socket; an ICMP trace (--icmp) runs without." : "");
                     return null;
                 }
                 return kind == ProbeKind.Udp ? new UdpProber(raw, udpBasePort) : new SocketEchoProber(raw, path, NewIdentifier());

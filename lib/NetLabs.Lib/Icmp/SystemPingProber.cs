@@ -11,21 +11,31 @@ namespace NetLabs.Icmp;
 public sealed class SystemPingProber : Prober
 {
     private readonly System.Net.NetworkInformation.Ping _ping = new();
+    // Where .NET itself falls back to the ping program (no socket permitted), it cannot send a payload of ours.
+    private bool _customPayload = true;
 
     public override IcmpSendPath Path => IcmpSendPath.SystemPing;
     public override ProbeKind Kind => ProbeKind.Icmp;
 
+    /// <summary>What .NET sends when it may not send ours (32 bytes).</summary>
+    private const int DefaultPayloadBytes = 32;
+
     public override async Task<ProbeAnswer> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken = default)
     {
         CheckDestination(request);
-        var payload = EchoPayload.Create(request.PayloadBytes, DateTimeOffset.UtcNow);
+        var payload = _customPayload ? EchoPayload.Create(request.PayloadBytes, DateTimeOffset.UtcNow) : null;
         var started = Stopwatch.GetTimestamp();
         PingReply reply;
         try
         {
             reply = await _ping.SendPingAsync(request.Destination, request.Timeout, payload, new PingOptions(request.Ttl, dontFragment: false), cancellationToken).ConfigureAwait(false);
         }
-        catch (PingException e)
+        catch (PlatformNotSupportedException) when (_customPayload)
+        {
+            _customPayload = false;
+            return await ProbeAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PingException or PlatformNotSupportedException or InvalidOperationException)
         {
             throw new IcmpException($"The system's ping could not reach {request.Destination}: {e.InnerException?.Message ?? e.Message}.", e);
         }
@@ -46,7 +56,7 @@ public sealed class SystemPingProber : Prober
         };
         if (status == ProbeStatus.Timeout) return ProbeAnswer.TimedOut(request);
         // The OS reports whole milliseconds (0 for errors on some systems); our own clock is finer.
-        return new ProbeAnswer(request, status, reply.Address, elapsed, reply.Options?.Ttl, type, code, payload.Length + IcmpMessage.HeaderLength);
+        return new ProbeAnswer(request, status, reply.Address, elapsed, reply.Options?.Ttl, type, code, (payload?.Length ?? DefaultPayloadBytes) + IcmpMessage.HeaderLength);
     }
 
     protected override void Dispose(bool disposing) => _ping.Dispose();

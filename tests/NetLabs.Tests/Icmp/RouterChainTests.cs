@@ -174,4 +174,42 @@ public sealed class RouterChainTests(RouterChainFixture fixture) : IClassFixture
         Assert.Matches(@"^netlabs: No ICMP datagram socket .*ping_group_range \(now ""1 0""\).*sysctl -w", refused.StandardError.Trim());
         Assert.DoesNotContain("\n", refused.StandardError.Trim());
     }
+
+    /// <summary>netlabs run as an ordinary user (nobody) in the client namespace: no raw socket, so another path, and the notes saying why.</summary>
+    private static Task<ProcessResult> AsNobody(RouterChain chain, params string[] arguments) =>
+        chain.RunInAsync(chain.Client, ExternalProcess.Require("setpriv", "util-linux"),
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "DOTNET_NOLOGO=1", "dotnet", .. NetlabsTool.Arguments(arguments)], Wait);
+
+    [SkippableFact]
+    public async Task An_ordinary_user_gets_the_best_permitted_path_and_is_told_why()
+    {
+        var chain = await fixture.GetAsync();
+        var fallback = await AsNobody(chain, "icmp", "ping", Server, "-c", "2", "-i", "100ms");
+        Assert.True(fallback.ExitCode == 0, fallback.ToString());
+        Assert.Contains("No raw socket", fallback.StandardOutput);
+        Assert.Contains("ping_group_range (now \"1 0\")", fallback.StandardOutput);
+        Assert.Contains("operating system's ping", fallback.StandardOutput);
+        Assert.Contains("2 packets transmitted, 2 received", fallback.StandardOutput);
+
+        var udp = await AsNobody(chain, "traceroute", Server, "--udp");
+        Assert.Equal(1, udp.ExitCode);
+        Assert.Matches(@"^netlabs: No raw socket .*an ICMP trace \(--icmp\) runs without\.$", udp.StandardError.Trim());
+
+        await chain.Sysctl(chain.Client, "net.ipv4.ping_group_range=0 2147483647");
+        try
+        {
+            var datagram = await AsNobody(chain, "icmp", "ping", Server, "-c", "2", "-i", "100ms");
+            Assert.True(datagram.ExitCode == 0, datagram.ToString());
+            Assert.Contains("ICMP datagram socket", datagram.StandardOutput);
+            Assert.Contains("2 packets transmitted, 2 received", datagram.StandardOutput);
+        }
+        finally
+        {
+            await chain.Sysctl(chain.Client, "net.ipv4.ping_group_range=1 0");
+        }
+
+        var trace = await AsNobody(chain, "traceroute", Server, "--wait", "1s", "--json");
+        Assert.Equal(ExpectedHops, OurHops(trace));
+        Assert.Contains("\"path\":\"system\"", trace.StandardOutput);
+    }
 }
