@@ -87,6 +87,8 @@ public abstract class Prober : IDisposable
     {
         // A fresh deadline for every probe: one slow hop never eats the next probe's time.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Armed before the send, so nothing but the send itself lies between the two clock readings' work.
+        deadline.CancelAfter(request.Timeout);
         var receive = receiver.ReceiveFromAsync(buffer, SocketFlags.None, Any, deadline.Token).AsTask();
         var sent = Stopwatch.GetTimestamp();
         try
@@ -99,7 +101,6 @@ public abstract class Prober : IDisposable
             await receive.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
             throw;
         }
-        deadline.CancelAfter(request.Timeout);
         while (true)
         {
             SocketReceiveFromResult result;

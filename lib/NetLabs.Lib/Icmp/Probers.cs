@@ -24,6 +24,7 @@ public static class Probers
             var prober = TryOpen(candidate, kind, readsRouterErrors, udpBasePort, out var note);
             if (prober is not null)
             {
+                if (prober is not SystemPingProber) WarmUp();
                 prober.PathNotes = notes;
                 return prober;
             }
@@ -97,6 +98,33 @@ public static class Probers
         {
             error = e.Message;
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Runs the send, receive and parse code once, over a UDP socket pair on loopback, before the first probe: the
+    /// runtime's first-call costs (compiling those methods) would otherwise land inside the first probe's RTT.
+    /// </summary>
+    private static void WarmUp()
+    {
+        try
+        {
+            using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            receiver.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            var buffer = new byte[64];
+            var receive = receiver.ReceiveFromAsync(buffer, SocketFlags.None, Prober.Any, deadline.Token).AsTask();
+            var reply = IcmpMessage.Build(0, 0, 1, 1, EchoPayload.Create(EchoPayload.DefaultSize, DateTimeOffset.UtcNow));
+            sender.SendToAsync(reply.Bytes, SocketFlags.None, receiver.LocalEndPoint!, deadline.Token).AsTask().Wait(deadline.Token);
+            receive.Wait(deadline.Token);
+            var packet = Ipv4Header.Wrap(System.Net.IPAddress.Loopback, System.Net.IPAddress.Loopback, reply.Bytes.Span);
+            if (ReceivedIcmp.TryParse(packet, true, System.Net.IPAddress.Loopback, out var received, out _))
+                _ = ProbeAnswer.Answered(new ProbeRequest(System.Net.IPAddress.Loopback, 1, 1, TimeSpan.FromSeconds(1)), received, TimeSpan.Zero).ToString();
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or AggregateException)
+        {
+            // Only a warm-up: without it the first RTT is merely longer.
         }
     }
 
