@@ -62,6 +62,7 @@ internal static class IcmpCommands
         ping.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var destination = await Endpoints.ResolveAsync(result.GetValue(host)!, ct);
+            Prober.RequireIPv4(destination);
             var options = Checked(() =>
             {
                 var o = new IcmpPingOptions
@@ -131,6 +132,7 @@ internal static class IcmpCommands
         {
             if (result.GetValue(udp) && result.GetValue(icmp)) throw new CliFailure("choose one of --udp and --icmp.", 2);
             var destination = await Endpoints.ResolveAsync(result.GetValue(host)!, ct);
+            Prober.RequireIPv4(destination);
             var options = Checked(() =>
             {
                 var o = new TracerouteOptions

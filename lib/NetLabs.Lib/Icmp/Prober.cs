@@ -56,10 +56,16 @@ public abstract class Prober : IDisposable
 
     protected abstract void Dispose(bool disposing);
 
+    /// <summary>Throws the lab's one-line error for anything but an IPv4 address.</summary>
+    public static void RequireIPv4(IPAddress destination)
+    {
+        if (destination.AddressFamily != AddressFamily.InterNetwork)
+            throw new IcmpException($"{destination} is not an IPv4 address; this lab speaks ICMP for IPv4 (ICMPv6 is another protocol).");
+    }
+
     internal static void CheckDestination(ProbeRequest request)
     {
-        if (request.Destination.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-            throw new IcmpException($"{request.Destination} is not an IPv4 address; this lab speaks ICMP for IPv4 (ICMPv6 is another protocol).");
+        RequireIPv4(request.Destination);
         if (request.Ttl is < 1 or > 255) throw new ArgumentOutOfRangeException(nameof(request), request.Ttl, "A TTL is 1–255.");
         if (request.Timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(request), request.Timeout, "A probe timeout is positive.");
     }

@@ -92,3 +92,32 @@ public sealed class IcmpLoopbackTests
         Assert.Single(Assert.Single(result.Hops).Probes);
     }
 }
+
+/// <summary>The commands' one-line errors and the time-bounded reverse DNS.</summary>
+public sealed class IcmpCommandLineTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("netlabs: ::1 is not an IPv4 address", "icmp", "ping", "::1")]
+    [InlineData("netlabs: choose one of --udp and --icmp.", "traceroute", "127.0.0.1", "--udp", "--icmp")]
+    [InlineData("netlabs: The maximum TTL is from the first TTL to 255.", "traceroute", "127.0.0.1", "-m", "0")]
+    [InlineData("netlabs: --path 'foo' is not one of raw, datagram, system.", "icmp", "ping", "127.0.0.1", "--path", "foo")]
+    [InlineData("netlabs: Send at least one echo request.", "icmp", "ping", "127.0.0.1", "-c", "0")]
+    public async Task Bad_input_is_one_line_and_nothing_is_sent(string error, params string[] arguments)
+    {
+        var result = await NetlabsTool.RunAsync(Wait, arguments);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Equal("", result.StandardOutput);
+        Assert.StartsWith(error, result.StandardError.Trim());
+        Assert.DoesNotContain("\n", result.StandardError.Trim());
+    }
+
+    [Fact]
+    public async Task Reverse_DNS_names_loopback_from_the_hosts_file()
+    {
+        // Only 127.0.0.1, which /etc/hosts names: a test never asks a DNS server outside this machine.
+        var names = await ReverseDns.LookUpAsync([IPAddress.Loopback], TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Wait);
+        Assert.Contains(IPAddress.Loopback, names.Keys);
+    }
+}
