@@ -91,7 +91,8 @@ public sealed class TracerouteResult(IPAddress destination, TracerouteOptions op
     public string PathDescription { get; } = pathDescription;
     public IReadOnlyList<string> PathNotes { get; } = pathNotes;
     public IReadOnlyList<TracerouteHop> Hops { get; } = hops;
-    public bool Reached => Hops.Count > 0 && Hops[^1].Ends;
+    /// <summary>The destination itself answered (a router's "unreachable" ends the trace too, but does not reach it).</summary>
+    public bool Reached => Hops.Count > 0 && Hops[^1].Probes.Any(p => p.FromDestination && p.Status is ProbeStatus.EchoReply or ProbeStatus.PortUnreachable or ProbeStatus.Unreachable);
 
     /// <summary>traceroute's first line.</summary>
     public static string Banner(IPAddress destination, TracerouteOptions options) => string.Create(CultureInfo.InvariantCulture,
