@@ -25,7 +25,8 @@ public sealed class HttpMessageReader
 
     /// <summary>
     /// Reads up to the blank line that ends a head and returns the head (without the blank line), or null when the
-    /// peer closed before sending anything. Leading empty lines are skipped (RFC 9112 §2.2).
+    /// peer closed before sending anything. Leading empty lines are skipped (RFC 9112 §2.2). The memory returned is the
+    /// reader's own buffer: parse it before the next read, which may overwrite it.
     /// </summary>
     /// <exception cref="HeadTooLargeException">No blank line within the buffer.</exception>
     /// <exception cref="EndOfStreamException">The peer closed in the middle of a head.</exception>

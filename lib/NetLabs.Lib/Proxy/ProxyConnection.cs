@@ -264,6 +264,7 @@ internal sealed class ProxyConnection
         if (request.First is "POST" or "PUT" or "DELETE" or "PATCH" && status < 400) _server.Cache.Remove(target.CacheKey);
         if (stale is not null && status == 304)
         {
+            response.RemoveHopByHop(); // the 304's Connection: close is about that connection, not the object
             var refreshed = stale.Revalidated(response, requestTime, responseTime);
             _server.Cache.Store(refreshed);
             return await RespondFromCacheAsync(info, request, refreshed, CacheResult.Revalidated, keepAlive, 0).ConfigureAwait(false);

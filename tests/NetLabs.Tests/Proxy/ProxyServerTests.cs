@@ -76,7 +76,7 @@ public class ProxyServerTests : IDisposable
         await using var origin = new ScriptedOrigin(async (head, number, stream) =>
         {
             var answer = head.Contains("If-None-Match: \"v1\"")
-                ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=0\r\n\r\n"
+                ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=0\r\nConnection: close\r\nKeep-Alive: timeout=5\r\n\r\n"
                 : "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nCache-Control: max-age=0\r\nContent-Length: 5\r\n\r\nhello";
             await stream.WriteAsync(Encoding.Latin1.GetBytes(answer));
         });
@@ -89,6 +89,13 @@ public class ProxyServerTests : IDisposable
         Assert.Equal(2, origin.Requests.Count);
         Assert.Contains("If-None-Match: \"v1\"", origin.Requests[1]);
         Assert.True(await Poll.UntilAsync(() => proxy.Counters.Revalidated == 1, Wait));
+
+        // The 304's hop-by-hop fields were about its own connection: they never join the stored object.
+        var (raw, _) = await ExchangeAsync(proxy.Port, $"GET {origin.Url("/v")} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        var text = Encoding.Latin1.GetString(raw);
+        Assert.Contains("X-Cache: REVALIDATED\r\n", text);
+        Assert.Single(text.Split("\r\n"), l => l.StartsWith("Connection:"));
+        Assert.DoesNotContain("Keep-Alive:", text);
     }
 
     [Theory]
