@@ -1,4 +1,5 @@
 using NetLabs.Tests.Support;
+using static NetLabs.Tests.Cli.TwoHostTests;
 
 namespace NetLabs.Tests.Proxy;
 
@@ -9,12 +10,6 @@ namespace NetLabs.Tests.Proxy;
 public sealed class ProxyTwoHostTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(40);
-
-    private static BackgroundProcess StartIn(string ns, params string[] arguments) =>
-        BackgroundProcess.Start("ip", TwoHosts.InNamespace(ns, "dotnet", NetlabsTool.Arguments(arguments)));
-
-    private static Task<ProcessResult> RunIn(string ns, params string[] arguments) =>
-        ExternalProcess.RunAsync("ip", TwoHosts.InNamespace(ns, "dotnet", NetlabsTool.Arguments(arguments)), Wait);
 
     [SkippableFact]
     public async Task A_room_client_allowed_by_cidr_gets_a_miss_then_a_hit_and_others_are_refused()
