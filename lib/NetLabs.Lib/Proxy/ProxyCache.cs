@@ -88,6 +88,47 @@ public sealed class ProxyCache : IHtmlDisplay
         return true;
     }
 
+    /// <summary>
+    /// The textbook's cache, for the student version of the lab: keeps a whole answer as it came from the origin
+    /// (status line, fields, body) under <paramref name="url"/>, if it is a complete <c>200 OK</c>. No expiry, no
+    /// revalidation — that is what the library's own proxy adds. False when it was not kept (not 200, a cut-off body,
+    /// larger than the object limit).
+    /// </summary>
+    public bool StoreRaw(string url, byte[] response)
+    {
+        var headEnd = response.AsSpan().IndexOf("\r\n\r\n"u8);
+        if (headEnd < 0) return false;
+        HttpHead head;
+        try
+        {
+            head = HttpHead.Parse(response.AsSpan(0, headEnd), 1000);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        var body = response[(headEnd + 4)..];
+        if (head.Second != "200" || head["Transfer-Encoding"] is not null) return false;
+        if (head["Content-Length"] is { } length && length.Trim() != body.Length.ToString(CultureInfo.InvariantCulture)) return false;
+        head.RemoveHopByHop();
+        head.Remove("Content-Length");
+        return Store(new CachedResponse(url, 200, head.Third, head.Fields, body, DateTimeOffset.UtcNow, TimeSpan.Zero, TimeSpan.FromDays(3650), []));
+    }
+
+    /// <summary>The whole answer <see cref="StoreRaw"/> kept for <paramref name="url"/>, ready to send to a client.</summary>
+    public bool TryGetRaw(string url, out byte[] response)
+    {
+        if (Get(url) is not { } cached)
+        {
+            response = [];
+            return false;
+        }
+        var status = Encoding.Latin1.GetBytes(string.Create(CultureInfo.InvariantCulture, $"HTTP/1.1 {cached.Status} {cached.Reason}\r\n"));
+        var tail = Encoding.Latin1.GetBytes(string.Create(CultureInfo.InvariantCulture, $"Content-Length: {cached.Body.Length}\r\nConnection: close\r\n\r\n"));
+        response = [.. status, .. cached.FieldBytes, .. tail, .. cached.Body];
+        return true;
+    }
+
     /// <summary>Forgets the object of <paramref name="url"/> (after a POST, PUT or DELETE to it: RFC 9111 §4.4).</summary>
     public void Remove(string url)
     {
