@@ -293,16 +293,34 @@ internal sealed class ProxyConnection
 
         // Keep a copy only while it stays within the object limit: a larger body is relayed and forgotten.
         var copy = whyNot is null && request.First == "GET" && (body.Length ?? 0) <= _server.Cache.MaxObjectBytes
-            ? new BoundedCopy(_server.Cache.MaxObjectBytes, body.Length) : null;
+            ? new BoundedCopy(_server, _server.Cache.MaxObjectBytes, body.Length) : null;
+        try
+        {
+            return await RelayAsync(info, request, target, response, status, body, stored, toClientFraming, keepAlive, whyNot,
+                requestTime, responseTime, head, buffer, copy, originDeadline).ConfigureAwait(false);
+        }
+        finally
+        {
+            copy?.Dispose();
+        }
+    }
+
+    /// <summary>Streams the origin's body to the client (keeping <paramref name="copy"/> while it fits), then stores it.</summary>
+    private async Task<bool> RelayAsync(RequestInfo info, HttpHead request, ProxyTarget target, HttpHead response, int status, MessageBody body,
+        List<KeyValuePair<string, string>> stored, BodyFraming toClientFraming, bool keepAlive, string? whyNot, DateTimeOffset requestTime,
+        DateTimeOffset responseTime, HttpHead head, byte[] buffer, BoundedCopy? copy, CancellationTokenSource originDeadline)
+    {
         var writer = new BodyWriter(_stream, toClientFraming);
         await _stream.WriteAsync(head.ToBytes(), Arm(_options.IdleTimeout)).ConfigureAwait(false);
         try
         {
             int read;
-            while ((read = await body.ReadAsync(buffer, ArmOrigin(_options.IdleTimeout)).ConfigureAwait(false)) > 0)
+            while (true)
             {
+                originDeadline.CancelAfter(_options.IdleTimeout);
+                if ((read = await body.ReadAsync(buffer, originDeadline.Token).ConfigureAwait(false)) == 0) break;
                 copy?.Append(buffer.AsSpan(0, read));
-                if (copy?.Overflowed == true) copy = null;
+                if (copy?.Overflowed == true) copy = null; // it gave its reservation back
                 await writer.WriteAsync(buffer.AsMemory(0, read), Arm(_options.IdleTimeout)).ConfigureAwait(false);
             }
             await writer.EndAsync(Arm(_options.IdleTimeout)).ConfigureAwait(false);
@@ -315,7 +333,7 @@ internal sealed class ProxyConnection
             Log(info, status, CacheResult.Miss, writer.BytesWritten, body.BytesRead, e is IncompleteBodyException ? "origin closed mid-body, not cached" : "origin failed mid-body, not cached");
             return false;
         }
-        if (copy is not null)
+        if (copy is { Overflowed: false })
         {
             var vary = new List<KeyValuePair<string, string>>();
             foreach (var name in (response["Vary"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -464,28 +482,47 @@ internal sealed class ProxyConnection
         return shortened.Any(char.IsControl) ? new string(shortened.Select(c => char.IsControl(c) ? '?' : c).ToArray()) : shortened;
     }
 
-    /// <summary>A copy of a body for the cache that refuses to grow past the object limit (the relay goes on without it).</summary>
-    private sealed class BoundedCopy(long limit, long? expected)
+    /// <summary>
+    /// A copy of a body for the cache that refuses to grow past the object limit, nor past what all copies in flight
+    /// may hold together (<see cref="ProxyServer.ReserveCopyBytes"/>): then it is dropped and the relay goes on without it.
+    /// So memory stays bounded by the cache's size however many large misses run at once.
+    /// </summary>
+    private sealed class BoundedCopy(ProxyServer server, long limit, long? expected) : IDisposable
     {
-        private byte[] _bytes = new byte[(int)Math.Min(expected ?? 16 * 1024, limit)];
+        private byte[] _bytes = [];
         private int _length;
+        private long _reserved;
 
         public bool Overflowed { get; private set; }
 
         public void Append(ReadOnlySpan<byte> data)
         {
-            if (_length + (long)data.Length > limit)
+            if (Overflowed) return;
+            var needed = _length + (long)data.Length;
+            if (needed > _bytes.Length)
             {
-                Overflowed = true;
-                _bytes = [];
-                return;
+                var capacity = Math.Min(limit, Math.Max(Math.Max(_bytes.Length * 2L, needed), Math.Min(expected ?? 16 * 1024, limit)));
+                if (needed > limit || !server.ReserveCopyBytes(capacity - _reserved))
+                {
+                    Overflowed = true;
+                    Dispose();
+                    return;
+                }
+                _reserved = capacity;
+                Array.Resize(ref _bytes, (int)capacity);
             }
-            if (_length + data.Length > _bytes.Length)
-                Array.Resize(ref _bytes, (int)Math.Min(limit, Math.Max(_bytes.Length * 2L, _length + (long)data.Length)));
             data.CopyTo(_bytes.AsSpan(_length));
             _length += data.Length;
         }
 
         public byte[] ToArray() => _length == _bytes.Length ? _bytes : _bytes[.._length];
+
+        /// <summary>Gives the reservation back (the stored object then counts in the cache's own budget).</summary>
+        public void Dispose()
+        {
+            server.ReserveCopyBytes(-_reserved);
+            _reserved = 0;
+            _bytes = [];
+        }
     }
 }

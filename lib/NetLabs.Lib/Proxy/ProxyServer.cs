@@ -106,6 +106,20 @@ public sealed class ProxyServer : LabServer<ProxyLogEntry, ProxyCounters>
             || EndPoint.Address.Equals(IPAddress.Any) || EndPoint.Address.Equals(IPAddress.IPv6Any) && address.AddressFamily == AddressFamily.InterNetwork;
     }
 
+    /// <summary>
+    /// Reserves (or, negative, gives back) memory for copies of bodies on their way into the cache. All copies in flight
+    /// together stay within the cache's size, so a hundred large misses at once cannot take a hundred times the object limit.
+    /// </summary>
+    internal bool ReserveCopyBytes(long bytes)
+    {
+        var total = Interlocked.Add(ref _copyBytes, bytes);
+        if (bytes <= 0 || total <= Math.Max(Options.CacheBytes, Cache.MaxObjectBytes)) return true;
+        Interlocked.Add(ref _copyBytes, -bytes);
+        return false;
+    }
+
+    private long _copyBytes;
+
     internal void Completed(ProxyLogEntry entry, long bytesFromOrigin)
     {
         Interlocked.Increment(ref _requests);

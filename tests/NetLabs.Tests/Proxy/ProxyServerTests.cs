@@ -347,6 +347,27 @@ public class ProxyServerTests : IDisposable
     }
 
     [Fact]
+    public async Task Copies_in_flight_share_the_cache_budget_so_parallel_large_misses_cannot_multiply_memory()
+    {
+        var body = OriginSite.RandomBytes(600_000, seed: 3);
+        ScriptedOrigin? origin = null;
+        origin = new ScriptedOrigin(async (_, _, stream) =>
+        {
+            await stream.WriteAsync(Encoding.Latin1.GetBytes($"HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\nContent-Length: {body.Length}\r\n\r\n"));
+            await stream.WriteAsync(body.AsMemory(0, 300_000));
+            // Every copy is half made when the three requests are all in flight.
+            await Poll.UntilAsync(() => origin!.Requests.Count == 3, Wait);
+            await stream.WriteAsync(body.AsMemory(300_000));
+        });
+        await using var _ = origin;
+        await using var proxy = StartProxy(o => o with { CacheBytes = 1_000_000, MaxObjectBytes = 700_000 });
+        using var client = ClientThrough(proxy);
+        var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => client.GetByteArrayAsync(origin.Url($"/big{i}"))));
+        Assert.All(answers, a => Assert.Equal(body, a));
+        Assert.Equal(1, proxy.Cache.Statistics.Objects); // the budget held one copy; the others were relayed and forgotten
+    }
+
+    [Fact]
     public async Task Keep_alive_serves_several_requests_on_one_connection_even_split_in_pieces()
     {
         await using var origin = StartWebOrigin(_site.Root);
