@@ -12,7 +12,7 @@ namespace NetLabs.Proxy;
 /// close, or waits too long. For each request: check it, answer from the cache when a fresh copy is there, revalidate a
 /// stale one, otherwise forward it to the origin and relay the answer while keeping a copy for the cache.
 /// </summary>
-internal sealed class ProxyConnection
+internal sealed class ProxyConnection : IDisposable
 {
     private const int RelayBufferBytes = 64 * 1024;
     private static readonly string[] Forwarded = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
@@ -37,6 +37,9 @@ internal sealed class ProxyConnection
         _reader = new HttpMessageReader(_stream, _options.MaxHeaderBytes);
         _client = remote.ToString();
     }
+
+    /// <summary>Ends the deadline's timer at once (an armed timer would otherwise keep the connection alive until it fires).</summary>
+    public void Dispose() => _deadline.Dispose();
 
     /// <summary>Waiting for a next request on a kept-alive connection (stopping closes these at once).</summary>
     public bool IsIdle => _idle;

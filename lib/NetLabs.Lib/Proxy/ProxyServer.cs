@@ -193,6 +193,7 @@ public sealed class ProxyServer : LabServer<ProxyLogEntry, ProxyCounters>
         finally
         {
             await CloseGracefullyAsync(client).ConfigureAwait(false);
+            connection?.Dispose();
             _connections.TryRemove(id, out _);
             Interlocked.Decrement(ref _active);
             served.TrySetResult();
