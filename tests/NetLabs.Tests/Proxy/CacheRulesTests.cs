@@ -100,3 +100,25 @@ public class CacheRulesTests
         Assert.Equal((host, port, path, key), (parsed!.Host, parsed.Port, parsed.PathAndQuery, parsed.CacheKey));
     }
 }
+
+/// <summary>What .NET's HttpClient really sends to a server and to a proxy (the notebook shows it).</summary>
+public class RequestCaptureTests
+{
+    [Fact]
+    public async Task HttpClient_sends_the_path_to_a_server_and_the_whole_url_to_a_proxy()
+    {
+        var toServer = await RequestCapture.HeadAsync(async at =>
+        {
+            using var http = new HttpClient();
+            await http.GetAsync($"http://{at}/HelloWorld.html");
+        });
+        var toProxy = await RequestCapture.HeadAsync(async at =>
+        {
+            using var http = new HttpClient(new SocketsHttpHandler { Proxy = new System.Net.WebProxy($"http://{at}"), UseProxy = true });
+            await http.GetAsync("http://origin.example:6789/HelloWorld.html");
+        });
+        Assert.StartsWith("GET /HelloWorld.html HTTP/1.1\r\n", toServer);
+        Assert.StartsWith("GET http://origin.example:6789/HelloWorld.html HTTP/1.1\r\n", toProxy);
+        Assert.Contains("Host: origin.example:6789\r\n", toProxy);
+    }
+}
