@@ -97,6 +97,8 @@ public static class ProxyExperiments
                 using var response = await client.GetAsync(urlOf(index), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
                 response.EnsureSuccessStatusCode();
             }
+            // A request is counted just after its answer is sent: stopping waits for that, so the counts are complete.
+            await proxy.StopAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var counters = proxy.Counters;
             points.Add(new HitRatioPoint(size, requests, counters.Hits, counters.HitRatio, counters.Misses, proxy.Cache.Statistics.Objects, sequence.Distinct().Count()));
         }

@@ -122,3 +122,28 @@ public class RequestCaptureTests
         Assert.Contains("Host: origin.example:6789\r\n", toProxy);
     }
 }
+
+/// <summary>The notebook's experiment, small: its counts are exact, and an unbounded cache reaches the best possible ratio.</summary>
+public class ProxyExperimentTests : IDisposable
+{
+    private readonly ProxyTesting.OriginSite _site = new();
+
+    public void Dispose() => _site.Dispose();
+
+    [Fact]
+    public async Task Hit_ratio_counts_every_request_and_a_cache_holding_everything_misses_only_first_requests()
+    {
+        for (var k = 0; k < 40; k++) _site.Add($"objects/{k}.bin", ProxyTesting.OriginSite.RandomBytes(1000, k));
+        await using var origin = ProxyTesting.StartWebOrigin(_site.Root);
+        var workload = new ZipfWorkload(40, 0.9, seed: 7);
+        var points = await ProxyExperiments.HitRatioAgainstCacheSizeAsync(k => new Uri(origin.Url, $"objects/{k}.bin"), workload, 200, [0, 1 << 20])
+            .WaitAsync(ProxyTesting.Wait);
+        Assert.Equal((0L, 200L), (points[0].Hits, points[0].OriginRequests));
+        Assert.Equal(200 - points[1].DistinctObjects, points[1].Hits);
+        Assert.Equal(points[1].BestPossible, points[1].HitRatio, 6);
+        // Every miss of both runs reached the origin, and nothing else did (its own access log).
+        var misses = 200 + (200 - (int)points[1].Hits);
+        Assert.True(await NetLabs.Tests.Support.Poll.UntilAsync(() => ProxyTesting.OriginRequests(origin) >= misses, ProxyTesting.Wait));
+        Assert.Equal(misses, ProxyTesting.OriginRequests(origin));
+    }
+}
