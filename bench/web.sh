@@ -23,18 +23,7 @@ if ! command -v wrk >/dev/null || { ! command -v nginx >/dev/null && [ ! -x /usr
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  exec 4>&- 2>/dev/null || true
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; exit 1; }
+source bench/common.sh
 
 dotnet build bench/web/WebBench.csproj -c Release -v q -nologo >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 
@@ -89,12 +78,6 @@ done
 
 declare -A PROCS=([ours]=$OURS_PID [python]=$PY_PID)
 PROCS[nginx]="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"   # master and workers
-HZ=$(getconf CLK_TCK)
-
-# CPU clock ticks (user + system) used so far by the given processes, all their threads (ended ones too).
-cpu_ticks() {
-  for pid in "$@"; do cat /proc/"$pid"/stat; done 2>/dev/null | sed 's/.*) //' | awk '{t += $12 + $13} END {print t + 0}'
-}
 
 # One wrk run: server scenario -> "requests/s cpu-microseconds-per-request"
 measure() {
@@ -106,7 +89,6 @@ measure() {
   echo "$out" >>"$WORK/wrk.log"
   echo "$out" | awk -v t=$((after - before)) -v hz="$HZ" '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t / hz * 1e6 / n}'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 for server in ours nginx python; do   # warm-up: JIT, caches, TCP state
   wrk -t1 -c8 -d2s "http://127.0.0.1:${PORT[$server]}/$FILE" >/dev/null 2>&1 || true
@@ -132,7 +114,6 @@ for scenario in keep-alive close; do
   done
 done
 
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(python3 --version)"
 printf '%-12s %-32s %12s %9s %16s\n' scenario server "requests/s" "vs nginx" "CPU us/request"

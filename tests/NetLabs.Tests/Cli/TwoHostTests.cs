@@ -12,10 +12,10 @@ public sealed class TwoHostTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(40);
 
-    private static BackgroundProcess StartIn(string ns, params string[] arguments) =>
+    internal static BackgroundProcess StartIn(string ns, params string[] arguments) =>
         BackgroundProcess.Start("ip", TwoHosts.InNamespace(ns, "dotnet", NetlabsTool.Arguments(arguments)));
 
-    private static Task<ProcessResult> RunIn(string ns, params string[] arguments) =>
+    internal static Task<ProcessResult> RunIn(string ns, params string[] arguments) =>
         ExternalProcess.RunAsync("ip", TwoHosts.InNamespace(ns, "dotnet", NetlabsTool.Arguments(arguments)), Wait);
 
     [SkippableFact]
