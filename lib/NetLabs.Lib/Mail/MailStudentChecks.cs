@@ -89,6 +89,7 @@ public static class MailStudentChecks
             {
                 await using var server = new ScriptedSmtpServer();
                 var run = await RunAsync(dialogue, server.Port, new SmtpEnvelope(Alice, ["bob@localhost"]), Message("multi", "Hi.\r\n"), token);
+                await server.SettleAsync(TimeSpan.FromSeconds(2), token);   // the connection is closed: it reads what is left
                 ExpectCleanWire(run);
                 Expect(server.SpokeDuringReply is null, $"your dialogue {server.SpokeDuringReply}: a reply is complete only at its line with a space after the code, and its lines may come in several pieces");
                 ExpectCleanEnd(run);

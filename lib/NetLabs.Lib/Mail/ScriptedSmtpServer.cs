@@ -29,7 +29,7 @@ internal sealed class ScriptedSmtpServer : IAsyncDisposable
     /// <param name="pause">The pause between the lines of a reply: long enough that a client's read returns before the next line comes.</param>
     public ScriptedSmtpServer(TimeSpan? pause = null)
     {
-        _pause = pause ?? TimeSpan.FromMilliseconds(150);
+        _pause = pause ?? TimeSpan.FromMilliseconds(200);
         _listener.Start();
         _session = Task.Run(ServeOneAsync);
     }
@@ -44,6 +44,16 @@ internal sealed class ScriptedSmtpServer : IAsyncDisposable
     /// reply was still coming (it had only \"220-scripted.test ESMTP\")"; null when it always waited for the last line.
     /// </summary>
     public string? SpokeDuringReply => Volatile.Read(ref _spokeDuringReply);
+
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) until the session has read all the client sent, up to QUIT or the
+    /// closed connection, so that <see cref="SpokeDuringReply"/> can name the command even when the client gave up first.
+    /// </summary>
+    public async Task SettleAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try { await _session.WaitAsync(timeout, cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException) { }
+    }
 
     /// <summary>The client said QUIT and got the 221.</summary>
     public bool SaidQuit { get; private set; }

@@ -125,7 +125,8 @@ public sealed class MailStudentCheckTests
     {
         var card = await MailStudentChecks.RunAsync(OneReadPerReply()).WaitAsync(Bound);
         var row = AssertOnlyFailure(card, "multi-line replies");
-        Assert.Contains("sent \"EHLO alice\" while the 220 reply was still coming (it had only \"220-scripted.test ESMTP\" of its 2 lines)", row.Detail);
+        // Which reply it falls out of step at depends on when its reads are scheduled; that it does, does not.
+        Assert.Matches("your dialogue sent \"[^\"]+\" while the \\d{3} reply was still coming \\(it had only \"\\d{3}-[^\"]+\"", row.Detail);
         Assert.Contains("fourth character is a space", row.Hint);
     }
 
@@ -146,7 +147,7 @@ public sealed class MailStudentCheckTests
             await Command($"MAIL FROM:<{envelope.From}>", "250");
             await Command("QUIT", "221");
         };
-        await FailsAsync(firstLineOnly, "multi-line replies", "sent \"EHLO first.line\" while the 220 reply was still coming");
+        await FailsAsync(firstLineOnly, "multi-line replies", "reply was still coming (it had only \"2");
     }
 
     [Fact]
