@@ -127,8 +127,13 @@ public static class MailStudentChecks
         var wire = new SmtpWireTap(tcp.GetStream());
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
         limit.CancelAfter(DialogueTimeout);
-        // Closing the socket ends a read that does not look at the token too (a blocking Read, a ReadAsync without it).
-        using var closeOnTimeout = limit.Token.Register(tcp.Dispose);
+        // Closing the socket ends a read that does not look at the token too (a blocking Read, a ReadAsync without it),
+        // and a stopped tap makes every later read or write throw, so a loop around them ends as well.
+        using var closeOnTimeout = limit.Token.Register(() =>
+        {
+            wire.Stop($"the check stopped this dialogue after {DialogueTimeout.TotalSeconds:0} s");
+            tcp.Dispose();
+        });
         Exception? error = null;
         try
         {

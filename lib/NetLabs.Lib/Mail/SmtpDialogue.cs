@@ -108,7 +108,11 @@ public static class SmtpDialogue
         limit.CancelAfter(options.Timeout);
         await tcp.ConnectAsync(server.Host, server.Port, limit.Token).ConfigureAwait(false);
         await using var wire = new SmtpWireTap(tcp.GetStream());
-        using var closeOnTimeout = limit.Token.Register(tcp.Dispose);
+        using var closeOnTimeout = limit.Token.Register(() =>
+        {
+            wire.Stop($"the dialogue was stopped after {options.Timeout.TotalSeconds:0.#} s");
+            tcp.Dispose();
+        });
         try
         {
             await dialogue(wire, SmtpEnvelope.FromMessage(message), text, limit.Token).ConfigureAwait(false);

@@ -17,8 +17,13 @@ public sealed class SmtpWireTap : Stream
     public const int MaxLineChars = 1000;
     public const int MaxLines = 2000;
 
+    /// <summary>Zero-byte reads in a row after which reading again is taken for a loop that never looks at the 0.</summary>
+    public const int MaxReadsAtEnd = 100;
+
     private readonly Stream _inner;
     private readonly LineSplitter _client, _server;
+    private volatile string? _stopped;
+    private int _readsAtEnd;
 
     public SmtpWireTap(Stream connection, string title = "SMTP transcript (as sent on the socket)")
     {
@@ -38,8 +43,35 @@ public sealed class SmtpWireTap : Stream
     public long BytesSent { get; private set; }
     public long BytesReceived { get; private set; }
 
+    /// <summary>Why the dialogue was stopped from outside (<see cref="Stop"/>), or null.</summary>
+    public string? StoppedBecause => _stopped;
+
     /// <summary>The client's bytes after its last complete line (a command still waiting for its CRLF), as text.</summary>
     public string UnfinishedClientLine => _client.Pending;
+
+    /// <summary>
+    /// Ends the dialogue from outside (its time is up): from now on every read and write throws
+    /// <see cref="IOException"/> with <paramref name="reason"/>, so a loop that ignores its token still comes to an end.
+    /// </summary>
+    public void Stop(string reason) => _stopped = reason;
+
+    private void ThrowIfStopped()
+    {
+        if (_stopped is { } reason) throw new IOException(reason);
+    }
+
+    /// <summary>
+    /// A read returns 0 once the server has closed; a loop that reads again and again without looking at that 0
+    /// would spin for ever, burning a core. After <see cref="MaxReadsAtEnd"/> of them in a row, say so instead.
+    /// </summary>
+    private int Received(int n)
+    {
+        _readsAtEnd = n == 0 ? _readsAtEnd + 1 : 0;
+        if (_readsAtEnd > MaxReadsAtEnd)
+            throw new IOException($"read returned 0 (the server closed the connection) {MaxReadsAtEnd} times in a row: a read of 0 bytes means the end, stop reading");
+        BytesReceived += n;
+        return n;
+    }
 
     /// <summary>Writes down the lines not yet ended (at the end of the dialogue, so nothing sent is missing).</summary>
     public void Flush(string note)
@@ -51,6 +83,7 @@ public sealed class SmtpWireTap : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        ThrowIfStopped();
         _client.Feed(buffer.Span);
         BytesSent += buffer.Length;
         await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -61,6 +94,7 @@ public sealed class SmtpWireTap : Stream
 
     public override void Write(byte[] buffer, int offset, int count)
     {
+        ThrowIfStopped();
         _client.Feed(buffer.AsSpan(offset, count));
         BytesSent += count;
         _inner.Write(buffer, offset, count);
@@ -68,10 +102,10 @@ public sealed class SmtpWireTap : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        ThrowIfStopped();
         var n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         _server.Feed(buffer.Span[..n]);
-        BytesReceived += n;
-        return n;
+        return Received(n);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -79,10 +113,10 @@ public sealed class SmtpWireTap : Stream
 
     public override int Read(byte[] buffer, int offset, int count)
     {
+        ThrowIfStopped();
         var n = _inner.Read(buffer, offset, count);
         _server.Feed(buffer.AsSpan(offset, n));
-        BytesReceived += n;
-        return n;
+        return Received(n);
     }
 
     public override void Flush() => _inner.Flush();

@@ -19,11 +19,11 @@ async Task SendMail(Stream connection, SmtpEnvelope envelope, string message, Ca
     }
 
     // A reply is complete at its line with a space after the code: "250-…" lines go on, "250 …" ends it.
-    async Task ExpectReply(string code)
+    async Task ExpectReply(params string[] codes)
     {
         string line;
         do line = await ReadLine(); while (line.Length > 3 && line[3] == '-');
-        if (!line.StartsWith(code)) throw new InvalidOperationException($"expected {code}, the server said \"{line}\"");
+        if (!codes.Any(line.StartsWith)) throw new InvalidOperationException($"expected {string.Join(" or ", codes)}, the server said \"{line}\"");
     }
 
     async Task Send(string line) => await connection.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"), cancellationToken);
@@ -36,7 +36,7 @@ async Task SendMail(Stream connection, SmtpEnvelope envelope, string message, Ca
     foreach (var recipient in envelope.To)
     {
         await Send($"RCPT TO:<{recipient}>");
-        await ExpectReply("25");                       // 250 (here) or 251 (will forward)
+        await ExpectReply("250", "251");               // 250: delivered here, 251: will forward
     }
     await Send("DATA");
     await ExpectReply("354");

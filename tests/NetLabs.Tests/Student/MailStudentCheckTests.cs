@@ -191,6 +191,40 @@ public sealed class MailStudentCheckTests
         await FailsAsync(OneReadPerReply(endWithDot: false), "a message arrives", "still waiting for the end of the message", "lone \".\"");
 
     [Fact]
+    public async Task A_loop_that_ignores_its_token_is_stopped_and_the_row_says_what_the_server_waited_for()
+    {
+        // Waits for a blank line that never comes, without the token: the check closes the connection and stops the
+        // stream, so the loop ends with an exception instead of running on after the card.
+        SmtpClientDialogue waitsForever = async (connection, envelope, message, token) =>
+        {
+            var buffer = new byte[256];
+            var text = "";
+            await connection.WriteAsync(Encoding.ASCII.GetBytes("EHLO waiting\r\n"));
+            while (!text.Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                try { text += Encoding.ASCII.GetString(buffer, 0, await connection.ReadAsync(buffer)); }
+                catch (ObjectDisposedException) { }   // even a loop that swallows the closed socket ends: the next read throws IOException
+            }
+        };
+        var row = await FailsAsync(waitsForever, "a message arrives", "your dialogue was still waiting after 4 s", "it last sent \"EHLO waiting\"");
+        Assert.DoesNotContain("never finished", row.Detail);
+    }
+
+    [Fact]
+    public async Task A_loop_that_reads_on_after_the_server_closed_is_told_that_0_means_the_end()
+    {
+        SmtpClientDialogue spins = async (connection, envelope, message, token) =>
+        {
+            var buffer = new byte[256];
+            await connection.WriteAsync(Encoding.ASCII.GetBytes("QUIT\r\n"), token);
+            var text = "";
+            while (!text.Contains("250", StringComparison.Ordinal))   // never comes: the server said 221 and closed
+                text += Encoding.ASCII.GetString(buffer, 0, await connection.ReadAsync(buffer, token));
+        };
+        await FailsAsync(spins, "a message arrives", "a read of 0 bytes means the end, stop reading");
+    }
+
+    [Fact]
     public async Task An_empty_gap_fails_every_row_as_not_written_yet()
     {
         var card = await MailStudentChecks.RunAsync((_, _, _, _) => throw new NotImplementedException("Fill in smtp-dialogue")).WaitAsync(Bound);
