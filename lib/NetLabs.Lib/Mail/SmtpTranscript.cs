@@ -109,8 +109,20 @@ public sealed class SmtpTranscript : IHtmlDisplay
         var text = new StringBuilder("sequenceDiagram\n");
         text.Append("    participant C as ").Append(MermaidText(client)).Append('\n');
         text.Append("    participant S as ").Append(MermaidText(server)).Append('\n');
-        foreach (var entry in Entries)
+        var entries = Entries;
+        for (var i = 0; i < entries.Count; i++)
         {
+            var entry = entries[i];
+            // The message lines after DATA are one arrow in a diagram (the transcript shows them one by one).
+            if (entry.Party == SmtpParty.Data)
+            {
+                var lines = 0;
+                while (i < entries.Count && entries[i].Party == SmtpParty.Data && entries[i].Text != ".") { lines++; i++; }
+                text.Append("    C->>S: ").Append(MermaidText($"[the message: {lines} lines, dot-stuffed]")).Append('\n');
+                if (i < entries.Count && entries[i].Party == SmtpParty.Data) text.Append("    C->>S: .\n");
+                else i--;
+                continue;
+            }
             var line = entry.Party switch
             {
                 SmtpParty.Client or SmtpParty.Data => "    C->>S: ",

@@ -60,6 +60,31 @@ public class SmtpBasicsTests
     }
 
     [Fact]
+    public void Message_lines_show_as_sent_with_their_line_ends_and_remarks_and_are_one_arrow_in_a_diagram()
+    {
+        var transcript = new SmtpTranscript();
+        transcript.Client("DATA");
+        transcript.Add(SmtpParty.Data, "Subject: dots");
+        transcript.Add(SmtpParty.Data, "..starts with a dot");
+        transcript.Add(SmtpParty.Data, "bare", "\n");
+        transcript.Add(SmtpParty.Data, ".");
+        transcript.Server(new SmtpReply(250, "OK"));
+        var data = transcript.Entries.Where(e => e.Party == SmtpParty.Data).ToArray();
+        Assert.Null(data[0].Remark);
+        Assert.StartsWith("dot-stuffed", data[1].Remark);
+        Assert.StartsWith("not CRLF", data[2].Remark);
+        Assert.Equal("\\n", data[2].VisibleLineEnd);
+        Assert.StartsWith("a lone \".\"", data[3].Remark);
+        Assert.Equal("C: ..starts with a dot", data[1].ToString());
+        var html = transcript.ToHtml();
+        Assert.Contains("\\r\\n", html);
+        Assert.Contains("← dot-stuffed", html);
+        var mermaid = transcript.ToMermaid();
+        Assert.Contains("C->>S: #91;the message#58; 3 lines, dot-stuffed#93;", mermaid.Replace("[", "#91;").Replace("]", "#93;"));
+        Assert.Contains("C->>S: .\n    S-->>C: 250 OK", mermaid);
+    }
+
+    [Fact]
     public void MailKit_protocol_log_becomes_a_transcript()
     {
         var transcript = SmtpTranscript.FromProtocolLog("Connected to smtp://x:25/\r\nS: 220 hi\r\nC: EHLO me\r\nS: 250 ok\r\n");
