@@ -9,7 +9,8 @@ namespace NetLabs.Mail;
 /// An SMTP client written directly on a TCP socket (and <see cref="SslStream"/> for TLS): the lab itself.
 /// Each method sends one command, reads the complete reply, and throws <see cref="SmtpCommandException"/> when the
 /// code is not the one the dialogue needs, so a wrong reply stops everything instead of being ignored.
-/// <see cref="SendCommandAsync"/> is the seam for writing your own dialogue; <see cref="SmtpDialogue"/> is ours.
+/// <see cref="SendCommandAsync"/> and <see cref="SendRawAsync"/> let a notebook step outside the rules (a message sent
+/// without dot-stuffing); a student's own dialogue is written on the socket's stream instead (<see cref="SmtpClientDialogue"/>).
 /// </summary>
 public sealed class SmtpRawClient : IAsyncDisposable
 {
