@@ -43,10 +43,17 @@ public sealed record SmtpClientOptions
     public bool AllowPlaintextAuthentication { get; init; }
 
     /// <summary>
-    /// The mail transaction to run (MAIL FROM, RCPT TO, DATA): the student's seam. Null runs ours,
-    /// <see cref="SmtpDialogue.SendAsync(SmtpRawClient, SmtpEnvelope, ReadOnlyMemory{byte}, CancellationToken)"/>.
+    /// Show the AUTH arguments in the transcript as they travel (base64 of the user name and password) instead of
+    /// "***". Off by default; the notebook turns it on for the local server's random password, to show that base64
+    /// is an encoding anyone can undo, not encryption. Never turn it on with a real password.
     /// </summary>
-    public MailTransaction? Transaction { get; init; }
+    public bool ShowCredentialsInTranscript { get; init; }
+
+    /// <summary>
+    /// The SMTP dialogue to run on the connected socket (greeting, EHLO, MAIL FROM, RCPT TO, DATA, the message, QUIT):
+    /// the student's seam. Null runs ours, <see cref="SmtpDialogue.RunAsync"/>.
+    /// </summary>
+    public SmtpClientDialogue? Dialogue { get; init; }
 
     internal bool ValidateCertificate(X509Certificate? certificate, SslPolicyErrors errors)
     {

@@ -27,29 +27,28 @@ public sealed record SmtpServerAddress(string Host, int Port, SmtpSecurity Secur
 }
 
 /// <summary>
-/// One mail transaction on a connected (and, if needed, authenticated) client: the part of the lab a student
-/// writes. <see cref="SmtpDialogue.SendAsync(SmtpRawClient, SmtpEnvelope, ReadOnlyMemory{byte}, CancellationToken)"/>
-/// is ours; set another one as <see cref="SmtpClientOptions.Transaction"/> to run it instead.
+/// The client side of one whole SMTP session, written straight on the connected TCP stream: read the 220 greeting,
+/// EHLO (or HELO), MAIL FROM, one RCPT TO per recipient, DATA, the message (<paramref name="message"/>: headers, blank
+/// line, body, lines ending in CRLF) dot-stuffed and ended by a lone ".", QUIT; reading every reply whole and
+/// throwing when its code is not the one expected. The part of the lab a student writes (the K&amp;R skeleton);
+/// <see cref="SmtpDialogue.RunAsync"/> is ours. Set one as <see cref="SmtpClientOptions.Dialogue"/>.
 /// </summary>
-public delegate Task<SmtpReply> MailTransaction(SmtpRawClient client, SmtpEnvelope envelope, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
+public delegate Task SmtpClientDialogue(Stream connection, SmtpEnvelope envelope, string message, CancellationToken cancellationToken);
 
 /// <summary>
-/// The mail transaction of the lab, on an already connected client: MAIL FROM, RCPT TO for each recipient, DATA,
-/// the message. This is the part a student writes; a replacement only needs <see cref="SmtpRawClient"/>'s
-/// public methods (or just <see cref="SmtpRawClient.SendCommandAsync"/>).
+/// The SMTP dialogue of the lab: ours on a connection (<see cref="RunAsync"/>, the reference for the student's
+/// <see cref="SmtpClientDialogue"/>), our mail transaction on a connected <see cref="SmtpRawClient"/>, and the whole
+/// lab in one call (connect, TLS, AUTH, send, QUIT).
 /// </summary>
 public static class SmtpDialogue
 {
-    /// <summary>
-    /// Sends a MimeKit message (prepared for 7-bit, or 8-bit if the server offers 8BITMIME) with the client's
-    /// <see cref="SmtpClientOptions.Transaction"/>, or ours when it has none.
-    /// </summary>
+    /// <summary>Sends a MimeKit message (7-bit, or 8-bit if the server offers 8BITMIME) on a connected client.</summary>
     public static Task<SmtpReply> SendAsync(SmtpRawClient client, MimeMessage message, SmtpEnvelope? envelope = null,
         CancellationToken cancellationToken = default)
     {
         var eightBit = client.Supports("8BITMIME");
         var bytes = MailMessages.ToBytes(message, eightBit ? EncodingConstraint.EightBit : EncodingConstraint.SevenBit);
-        return (client.Options.Transaction ?? SendAsync)(client, envelope ?? SmtpEnvelope.FromMessage(message), bytes, cancellationToken);
+        return SendAsync(client, envelope ?? SmtpEnvelope.FromMessage(message), bytes, cancellationToken);
     }
 
     /// <summary>Our mail transaction: sends raw message bytes (headers, blank line, body) for the given envelope.</summary>
@@ -63,13 +62,28 @@ public static class SmtpDialogue
     }
 
     /// <summary>
-    /// The whole lab in one call: connect (TLS as asked), authenticate if a user is given (over TLS only, unless
-    /// <see cref="SmtpClientOptions.AllowPlaintextAuthentication"/>), send with <see cref="SmtpClientOptions.Transaction"/>
-    /// (ours when null), QUIT. Returns the transcript; on failure the exception carries it.
+    /// Our <see cref="SmtpClientDialogue"/>: the whole session on a connection someone else opened, with
+    /// <see cref="SmtpRawClient"/> (greeting, EHLO, the transaction, QUIT).
+    /// </summary>
+    public static async Task RunAsync(Stream connection, SmtpEnvelope envelope, string message, CancellationToken cancellationToken = default)
+    {
+        await using var client = new SmtpRawClient();
+        await client.AttachAsync(connection, "localhost", cancellationToken).ConfigureAwait(false);
+        await SendAsync(client, envelope, System.Text.Encoding.UTF8.GetBytes(message), cancellationToken).ConfigureAwait(false);
+        await client.QuitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The whole lab in one call. With <see cref="SmtpClientOptions.Dialogue"/> (the student's): connect, hand the
+    /// socket to that dialogue, and return what travelled on it (plain SMTP only: TLS and AUTH are the library's).
+    /// Without: connect (TLS as asked), authenticate if a user is given (over TLS only, unless
+    /// <see cref="SmtpClientOptions.AllowPlaintextAuthentication"/>), send, QUIT. Returns the transcript; on failure
+    /// our client's exception carries it.
     /// </summary>
     public static async Task<SmtpTranscript> SendAsync(SmtpServerAddress server, MimeMessage message, SmtpClientOptions? options = null,
         CancellationToken cancellationToken = default)
     {
+        if (options?.Dialogue is { } dialogue) return await RunDialogueAsync(dialogue, server, message, options, cancellationToken).ConfigureAwait(false);
         await using var client = new SmtpRawClient(options);
         await client.ConnectAsync(server.Host, server.Port, server.Security, cancellationToken).ConfigureAwait(false);
         if (server.User is not null)
@@ -77,5 +91,37 @@ public static class SmtpDialogue
         await SendAsync(client, message, cancellationToken: cancellationToken).ConfigureAwait(false);
         await client.QuitAsync(cancellationToken).ConfigureAwait(false);
         return client.Transcript;
+    }
+
+    /// <summary>
+    /// Runs a dialogue of one's own on a fresh connection, within <see cref="SmtpClientOptions.Timeout"/>; when that
+    /// passes the connection is closed, so a dialogue waiting on a read that ignores its token ends too.
+    /// </summary>
+    private static async Task<SmtpTranscript> RunDialogueAsync(SmtpClientDialogue dialogue, SmtpServerAddress server, MimeMessage message,
+        SmtpClientOptions options, CancellationToken cancellationToken)
+    {
+        if (server.Security != SmtpSecurity.None || server.User is not null)
+            throw new ArgumentException("A dialogue of one's own speaks plain SMTP on the socket: no TLS, no AUTH (those are the library's).", nameof(server));
+        var text = System.Text.Encoding.ASCII.GetString(MailMessages.ToBytes(message, EncodingConstraint.SevenBit));
+        using var tcp = new System.Net.Sockets.TcpClient { NoDelay = true };
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(options.Timeout);
+        await tcp.ConnectAsync(server.Host, server.Port, limit.Token).ConfigureAwait(false);
+        await using var wire = new SmtpWireTap(tcp.GetStream());
+        using var closeOnTimeout = limit.Token.Register(() =>
+        {
+            wire.Stop($"the dialogue was stopped after {options.Timeout.TotalSeconds:0.#} s");
+            tcp.Dispose();
+        });
+        try
+        {
+            await dialogue(wire, SmtpEnvelope.FromMessage(message), text, limit.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            wire.Flush(limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                ? $"the dialogue did not finish within {options.Timeout.TotalSeconds:0.#} s: connection closed" : "end of the dialogue");
+        }
+        return wire.Transcript;
     }
 }

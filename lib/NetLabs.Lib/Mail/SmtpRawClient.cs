@@ -9,7 +9,8 @@ namespace NetLabs.Mail;
 /// An SMTP client written directly on a TCP socket (and <see cref="SslStream"/> for TLS): the lab itself.
 /// Each method sends one command, reads the complete reply, and throws <see cref="SmtpCommandException"/> when the
 /// code is not the one the dialogue needs, so a wrong reply stops everything instead of being ignored.
-/// <see cref="SendCommandAsync"/> is the seam for writing your own dialogue; <see cref="SmtpDialogue"/> is ours.
+/// <see cref="SendCommandAsync"/> and <see cref="SendRawAsync"/> let a notebook step outside the rules (a message sent
+/// without dot-stuffing); a student's own dialogue is written on the socket's stream instead (<see cref="SmtpClientDialogue"/>).
 /// </summary>
 public sealed class SmtpRawClient : IAsyncDisposable
 {
@@ -55,12 +56,28 @@ public sealed class SmtpRawClient : IAsyncDisposable
         _stream = _tcp.GetStream();
         _reader = new SmtpLineReader(_stream, 4096);
         if (security == SmtpSecurity.ImplicitTls) await HandshakeAsync(cancellationToken).ConfigureAwait(false);
+        await GreetAsync(cancellationToken).ConfigureAwait(false);
+        if (security == SmtpSecurity.StartTls) await StartTlsAsync(cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Speaks SMTP on a connection someone else opened (the stream a <see cref="SmtpClientDialogue"/> is given): reads
+    /// the 220 greeting and says EHLO. The stream is this client's from now on: <see cref="QuitAsync"/> closes it.
+    /// </summary>
+    public async Task AttachAsync(Stream connection, string host, CancellationToken cancellationToken = default)
+    {
+        if (_stream is not null) throw new InvalidOperationException("Already connected.");
+        _host = host;
+        _stream = connection;
+        _reader = new SmtpLineReader(_stream, 4096);
+        await GreetAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task GreetAsync(CancellationToken cancellationToken)
+    {
         Greeting = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
         if (Greeting.Code != 220) throw new SmtpCommandException("(greeting)", Greeting, Transcript);
         await EhloAsync(cancellationToken).ConfigureAwait(false);
-
-        if (security == SmtpSecurity.StartTls) await StartTlsAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>EHLO; if the server does not know it (500/502, an old SMTP server), HELO instead.</summary>
@@ -146,19 +163,22 @@ public sealed class SmtpRawClient : IAsyncDisposable
             case "PLAIN":
                 // RFC 4616: authorization id (empty), NUL, user, NUL, password — base64 in one go.
                 var plain = Base64($"\0{user}\0{password}");
-                await SendCommandAsync($"AUTH PLAIN {plain}", [235], cancellationToken, redacted: "AUTH PLAIN ***").ConfigureAwait(false);
+                await SendCommandAsync($"AUTH PLAIN {plain}", [235], cancellationToken, redacted: Secret("AUTH PLAIN ***")).ConfigureAwait(false);
                 break;
             case "LOGIN":
                 // The server asks "Username:" then "Password:" (base64 encoded 334 challenges).
                 await SendCommandAsync("AUTH LOGIN", [334], cancellationToken).ConfigureAwait(false);
-                await SendCommandAsync(Base64(user), [334], cancellationToken, redacted: "*** (user name)").ConfigureAwait(false);
-                await SendCommandAsync(Base64(password), [235], cancellationToken, redacted: "*** (password)").ConfigureAwait(false);
+                await SendCommandAsync(Base64(user), [334], cancellationToken, redacted: Secret("*** (user name)")).ConfigureAwait(false);
+                await SendCommandAsync(Base64(password), [235], cancellationToken, redacted: Secret("*** (password)")).ConfigureAwait(false);
                 break;
             default:
                 throw new NotSupportedException($"AUTH {mechanism} is not implemented (PLAIN and LOGIN are).");
         }
         IsAuthenticated = true;
     }
+
+    /// <summary>What the transcript shows for a secret: "***", or the base64 as it travels when the user opted in.</summary>
+    private string? Secret(string redacted) => _options.ShowCredentialsInTranscript ? null : redacted;
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
@@ -180,18 +200,33 @@ public sealed class SmtpRawClient : IAsyncDisposable
     {
         await SendCommandAsync("DATA", [354], cancellationToken).ConfigureAwait(false);
         var data = SmtpData.Encode(message.Span);
-        var lines = data.AsSpan().Count("\r\n"u8) - 1;
-        Transcript.Client($"[message: {message.Length} bytes, {lines} lines after dot-stuffing]");
+        RecordData(data);
         await StepAsync(async token =>
         {
-            await _stream!.WriteAsync(data.AsMemory(0, data.Length - 3), token).ConfigureAwait(false);
-            Transcript.Client(".");
-            await _stream.WriteAsync(data.AsMemory(data.Length - 3), token).ConfigureAwait(false);
+            await _stream!.WriteAsync(data, token).ConfigureAwait(false);
             await _stream.FlushAsync(token).ConfigureAwait(false);
         }, "Sending the message", cancellationToken).ConfigureAwait(false);
         var reply = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
         if (reply.Code != 250) throw new SmtpCommandException("(end of data)", reply, Transcript);
         return reply;
+    }
+
+    /// <summary>How many message lines the transcript shows as sent, before it only counts the rest.</summary>
+    public const int DataLinesShown = 40;
+
+    /// <summary>
+    /// The message lines as they travel (dot-stuffed, each ending in CRLF), the first <see cref="DataLinesShown"/> of
+    /// them and the lone "."; a long message is summarised after those, so a transcript stays small.
+    /// </summary>
+    private void RecordData(byte[] data)
+    {
+        var lines = Encoding.UTF8.GetString(data).Split("\r\n");   // the last element is the "" after the final CRLF
+        var messageLines = lines.Length - 2;                        // without the lone "." and that ""
+        for (var i = 0; i < Math.Min(messageLines, DataLinesShown); i++)
+            Transcript.Add(SmtpParty.Data, lines[i].Length > 200 ? lines[i][..200] + "…" : lines[i]);
+        if (messageLines > DataLinesShown)
+            Transcript.Note($"… {messageLines - DataLinesShown} more message lines ({data.Length - 3} bytes in all)");
+        Transcript.Add(SmtpParty.Data, ".");
     }
 
     /// <summary>

@@ -185,22 +185,42 @@ public class ClientServerTests
     }
 
     [Fact]
-    public async Task A_student_transaction_written_with_SendCommandAsync_replaces_ours()
+    public async Task A_dialogue_of_ones_own_runs_on_the_socket_and_its_wire_is_recorded()
     {
         var ct = MailTestKit.Deadline();
         await using var server = MailTestKit.StartServer();
         var calls = 0;
-        // What a student writes: raw commands, checking each reply code, the message dot-stuffed by DataAsync.
-        MailTransaction student = async (client, envelope, message, token) =>
+        // What a student writes, reduced: one command per line, our reference for the rest of the session.
+        SmtpClientDialogue student = (connection, envelope, message, token) =>
         {
             calls++;
-            await client.SendCommandAsync($"MAIL FROM:<{envelope.From}>", [250], token);
-            foreach (var to in envelope.To) await client.SendCommandAsync($"RCPT TO:<{to}>", [250], token);
-            return await client.DataAsync(message, token);
+            return SmtpDialogue.RunAsync(connection, envelope, message.Replace("Hi", ".Hi", StringComparison.Ordinal), token);
         };
-        await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain("student"), new SmtpClientOptions { Transaction = student }, ct);
+        var transcript = await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain("student"), new SmtpClientOptions { Dialogue = student }, ct);
         Assert.Equal(1, calls);
         Assert.Equal("student", Assert.Single(server.Messages).Message.Subject);
-        Assert.DoesNotContain("SIZE=", server.RecentTranscripts[^1].ToString()); // the student's MAIL FROM, not ours
+        // The transcript is what travelled on the socket: the stuffed line as sent, every line ending in CRLF.
+        var data = transcript.Entries.Where(e => e.Party == SmtpParty.Data).ToList();
+        Assert.Contains(data, e => e.Text.StartsWith("..Hi", StringComparison.Ordinal) && e.Remark!.StartsWith("dot-stuffed", StringComparison.Ordinal));
+        Assert.Equal(".", data[^1].Text);
+        Assert.All(transcript.Entries.Where(e => e.Party != SmtpParty.Note), e => Assert.Equal("\r\n", e.LineEnd));
+        Assert.Contains("C: QUIT", transcript.ToString());
+        Assert.Contains("\\r\\n", transcript.ToHtml());
+    }
+
+    [Fact]
+    public async Task A_dialogue_of_ones_own_that_never_ends_is_stopped_by_closing_its_socket()
+    {
+        var ct = MailTestKit.Deadline();
+        await using var server = MailTestKit.StartServer();
+        // Waits for a reply that never comes, without looking at the token: only closing the socket ends the read.
+        SmtpClientDialogue stuck = async (connection, envelope, message, token) =>
+        {
+            var buffer = new byte[1024];
+            while (await connection.ReadAsync(buffer) > 0) { }
+            throw new IOException("closed under me");
+        };
+        var options = new SmtpClientOptions { Dialogue = stuck, Timeout = TimeSpan.FromSeconds(1) };
+        await Assert.ThrowsAnyAsync<Exception>(() => SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain(), options, ct).WaitAsync(TimeSpan.FromSeconds(20), ct));
     }
 }

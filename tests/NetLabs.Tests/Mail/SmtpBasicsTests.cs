@@ -63,6 +63,31 @@ public class SmtpBasicsTests
     }
 
     [Fact]
+    public void Message_lines_show_as_sent_with_their_line_ends_and_remarks_and_are_one_arrow_in_a_diagram()
+    {
+        var transcript = new SmtpTranscript();
+        transcript.Client("DATA");
+        transcript.Add(SmtpParty.Data, "Subject: dots");
+        transcript.Add(SmtpParty.Data, "..starts with a dot");
+        transcript.Add(SmtpParty.Data, "bare", "\n");
+        transcript.Add(SmtpParty.Data, ".");
+        transcript.Server(new SmtpReply(250, "OK"));
+        var data = transcript.Entries.Where(e => e.Party == SmtpParty.Data).ToArray();
+        Assert.Null(data[0].Remark);
+        Assert.StartsWith("dot-stuffed", data[1].Remark);
+        Assert.StartsWith("not CRLF", data[2].Remark);
+        Assert.Equal("\\n", data[2].VisibleLineEnd);
+        Assert.StartsWith("a lone \".\"", data[3].Remark);
+        Assert.Equal("C: ..starts with a dot", data[1].ToString());
+        var html = transcript.ToHtml();
+        Assert.Contains("\\r\\n", html);
+        Assert.Contains("← dot-stuffed", html);
+        // In the diagram the message is one arrow, then the lone dot, then the reply.
+        var steps = transcript.ToSequenceDiagram("C", "S").Steps.Select(s => s.ToString()).ToList();
+        Assert.Equal(["C -> S: [the message: 3 lines, dot-stuffed]", "C -> S: .", "S --> C: 250 OK"], steps[^3..]);
+    }
+
+    [Fact]
     public void MailKit_protocol_log_becomes_a_transcript()
     {
         var transcript = SmtpTranscript.FromProtocolLog("Connected to smtp://x:25/\r\nS: 220 hi\r\nC: EHLO me\r\nS: 250 ok\r\n");

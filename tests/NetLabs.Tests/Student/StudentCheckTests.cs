@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using NetLabs.Checks;
-using NetLabs.Mail;
 using NetLabs.Web;
 
 namespace NetLabs.Tests.Student;
@@ -90,35 +89,5 @@ public sealed class StudentCheckTests
         var row = await CheckRunner.RunOneAsync(endless).WaitAsync(Bound);
         Assert.False(row.Passed);
         Assert.Contains("never finished", row.Detail);
-    }
-
-    // ---- mail ----
-
-    [Fact]
-    public async Task Mail_checks_pass_for_our_SmtpDialogue()
-    {
-        var card = await MailStudentChecks.RunAsync(SmtpDialogue.SendAsync).WaitAsync(Bound);
-        Assert.True(card.AllPassed, card.ToString());
-        Assert.Equal(5, card.Passed);
-    }
-
-    [Fact]
-    public async Task Mail_checks_catch_ignored_reply_codes_and_missing_dot_stuffing()
-    {
-        // Sends every command without looking at the codes, and the message without dot-stuffing.
-        MailTransaction careless = async (client, envelope, message, token) =>
-        {
-            await client.SendCommandAsync($"MAIL FROM:<{envelope.From}>", cancellationToken: token);
-            foreach (var to in envelope.To) await client.SendCommandAsync($"RCPT TO:<{to}>", cancellationToken: token);
-            await client.SendCommandAsync("DATA", cancellationToken: token);
-            await client.SendRawAsync(message, token);
-            await client.SendRawAsync(".\r\n"u8.ToArray(), token);
-            return await client.ReadReplyAsync(token);
-        };
-        var card = await MailStudentChecks.RunAsync(careless).WaitAsync(Bound);
-        Assert.True(Row(card, "a message arrives").Passed, card.ToString());
-        AssertFailed(card, "reply codes are checked", "went on");
-        AssertFailed(card, "dot-stuffing");
-        Assert.Equal("report card 03-smtp: 3 passed, 2 failed", card.SummaryLine);
     }
 }

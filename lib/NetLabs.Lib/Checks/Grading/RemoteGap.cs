@@ -10,7 +10,7 @@ namespace NetLabs.Checks.Grading;
 
 /// <summary>
 /// The judge's side of grading: the student's function as the lab's battery expects it (a
-/// <see cref="ConnectionHandler"/>, a <see cref="PingExchange"/>, a <see cref="MailTransaction"/>), each call carried
+/// <see cref="ConnectionHandler"/>, a <see cref="PingExchange"/>, a <see cref="SmtpClientDialogue"/>), each call carried
 /// to the graded kernel's <see cref="StudentHost"/> and its answer carried back. The battery itself — the servers,
 /// clients and every verdict — runs here, in the judge, where the student's code cannot reach.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
         {
             WebStudentChecks.Lab => WebStudentChecks.Checks(_ => Task.CompletedTask),
             PingStudentChecks.Lab => PingStudentChecks.Checks((_, _, _) => Task.FromResult<PingReply>(null!)),
-            MailStudentChecks.Lab => MailStudentChecks.Checks((_, _, _, _) => Task.FromResult<SmtpReply>(null!)),
+            MailStudentChecks.Lab => MailStudentChecks.Checks((_, _, _, _) => Task.CompletedTask),
             _ => throw new ArgumentException($"no battery for the lab '{lab}'", nameof(lab)),
         };
         return new ReportCard(lab, checks.Select(c => new CheckResult(c.Name, false, c.Hint, why, TimeSpan.Zero)).ToList());
@@ -140,60 +140,38 @@ public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
     }
 
     /// <summary>
-    /// Mail: the battery's client is connected (greeting, EHLO); the kernel's own client talks to a relay here, which
-    /// passes each command to the battery's client and each whole reply back, and the message after DATA as it comes.
+    /// Mail: the battery hands over its connection to the scripted server; the kernel's student dialogue connects to a
+    /// relay here, which copies the bytes both ways as they come, so the server sees the student's very writes and the
+    /// student sees the server's reply lines with their pauses.
     /// </summary>
-    private async Task<SmtpReply> SendMailAsync(SmtpRawClient client, SmtpEnvelope envelope, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    private async Task SendMailAsync(Stream connection, SmtpEnvelope envelope, string message, CancellationToken cancellationToken)
     {
         var relay = new TcpListener(IPAddress.Loopback, 0);
         relay.Start();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var relaying = RelaySmtpAsync(relay, client, stop.Token);
+        var relaying = RelayBytesAsync(relay, connection, stop.Token);
         try
         {
-            var reply = await GradingWire.CallAsync(host, new JsonObject
+            // CallAsync throws the student's exception again here, so the battery names it as it would in the notebook.
+            await GradingWire.CallAsync(host, new JsonObject
             {
                 ["kind"] = "mail", ["relay"] = ((IPEndPoint)relay.LocalEndpoint).Port, ["from"] = envelope.From,
-                ["to"] = new JsonArray(envelope.To.Select(t => (JsonNode?)t).ToArray()), ["message"] = Convert.ToBase64String(message.Span),
+                ["to"] = new JsonArray(envelope.To.Select(t => (JsonNode?)t).ToArray()), ["message"] = message,
             }, cancellationToken).ConfigureAwait(false);
-            if (reply["null"] is not null) return null!;
-            return new SmtpReply((int)reply["code"]!, reply["lines"]!.AsArray().Select(l => (string?)l ?? "").ToList());
         }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
             relay.Stop();
-            try { await relaying.ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or SmtpProtocolException or SmtpCommandException) { }
+            try { await relaying.ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
         }
     }
 
-    private static async Task RelaySmtpAsync(TcpListener relay, SmtpRawClient client, CancellationToken cancellationToken)
+    private static async Task RelayBytesAsync(TcpListener relay, Stream server, CancellationToken cancellationToken)
     {
-        using var tcp = await relay.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
-        var stream = tcp.GetStream();
-        var reader = new SmtpLineReader(stream, 4096);
-        async Task Say(string wire) => await stream.WriteAsync(Encoding.UTF8.GetBytes(wire), cancellationToken).ConfigureAwait(false);
-        await Say("220 netlabs grading relay\r\n").ConfigureAwait(false);
-        var inData = false;
-        while (true)
-        {
-            var status = await reader.ReadLineAsync(1000, cancellationToken).ConfigureAwait(false);
-            if (status != SmtpLineStatus.Line) return;
-            var line = Encoding.UTF8.GetString(reader.Line.Span);
-            if (inData)
-            {
-                await client.SendRawAsync(Encoding.UTF8.GetBytes(line + "\r\n"), cancellationToken).ConfigureAwait(false);
-                if (line != ".") continue;
-                inData = false;
-                await Say((await client.ReadReplyAsync(cancellationToken).ConfigureAwait(false)).ToWire()).ConfigureAwait(false);
-                continue;
-            }
-            var verb = line.Split(' ', ':')[0].ToUpperInvariant();
-            if (verb is "EHLO" or "HELO") { await Say("250 netlabs grading relay\r\n").ConfigureAwait(false); continue; }
-            if (verb == "QUIT") { await Say("221 bye\r\n").ConfigureAwait(false); return; }
-            var reply = await client.SendCommandAsync(line, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await Say(reply.ToWire()).ConfigureAwait(false);
-            inData = verb == "DATA" && reply.Code == 354;
-        }
+        using var student = await relay.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
+        var toServer = RelayAsync(student.GetStream(), server, () => { }, cancellationToken);
+        await server.CopyToAsync(student.GetStream(), cancellationToken).ConfigureAwait(false);
+        await toServer.ConfigureAwait(false);
     }
 }

@@ -29,10 +29,10 @@ public static class StudentHost
     public static Task<string> ServeAsync(PingExchange exchange, CancellationToken cancellationToken = default) =>
         ServeAsync(new Gap(null, exchange, null), cancellationToken);
 
-    public static Task<string> ServeAsync(MailTransaction transaction, CancellationToken cancellationToken = default) =>
+    public static Task<string> ServeAsync(SmtpClientDialogue transaction, CancellationToken cancellationToken = default) =>
         ServeAsync(new Gap(null, null, transaction), cancellationToken);
 
-    private sealed record Gap(ConnectionHandler? Web, PingExchange? Ping, MailTransaction? Mail);
+    private sealed record Gap(ConnectionHandler? Web, PingExchange? Ping, SmtpClientDialogue? Mail);
 
     private static Task<string> ServeAsync(Gap gap, CancellationToken cancellationToken)
     {
@@ -43,7 +43,7 @@ public static class StudentHost
     }
 
     /// <summary>Offers one of the three gaps to the judge at <paramref name="judge"/> (the tests call this directly).</summary>
-    internal static Task<string> ServeAsync(ConnectionHandler? web, PingExchange? ping, MailTransaction? mail, IPEndPoint judge, CancellationToken cancellationToken) =>
+    internal static Task<string> ServeAsync(ConnectionHandler? web, PingExchange? ping, SmtpClientDialogue? mail, IPEndPoint judge, CancellationToken cancellationToken) =>
         ServeAsync(new Gap(web, ping, mail), judge, cancellationToken);
 
     private static async Task<string> ServeAsync(Gap gap, IPEndPoint judge, CancellationToken cancellationToken)
@@ -168,14 +168,15 @@ public static class StudentHost
         };
     }
 
-    private static async Task<JsonObject> MailAsync(MailTransaction transaction, JsonObject request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Mail: the student's dialogue runs on a connection to the judge's relay, which passes the bytes both ways to the
+    /// battery's scripted server as they come (its pauses between reply lines included).
+    /// </summary>
+    private static async Task<JsonObject> MailAsync(SmtpClientDialogue dialogue, JsonObject request, CancellationToken cancellationToken)
     {
-        // Connected to the judge's relay, which stands for the checks' mail server after its greeting and EHLO.
-        await using var client = new SmtpRawClient(MailOptions);
-        await client.ConnectAsync("127.0.0.1", (int)request["relay"]!, cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var relay = await GradingWire.ConnectAsync(new IPEndPoint(IPAddress.Loopback, (int)request["relay"]!), cancellationToken).ConfigureAwait(false);
         var envelope = new SmtpEnvelope((string)request["from"]!, request["to"]!.AsArray().Select(t => (string)t!).ToList());
-        var reply = await transaction(client, envelope, Convert.FromBase64String((string)request["message"]!), cancellationToken).ConfigureAwait(false);
-        if (reply is null) return new JsonObject { ["null"] = true };
-        return new JsonObject { ["code"] = reply.Code, ["lines"] = new JsonArray(reply.Lines.Select(l => (JsonNode?)l).ToArray()) };
+        await dialogue(relay.GetStream(), envelope, (string)request["message"]!, cancellationToken).ConfigureAwait(false);
+        return new JsonObject { ["done"] = true };
     }
 }
