@@ -42,6 +42,10 @@ public static partial class Submission
         var owner = labs.FirstOrDefault(l => StudentNotebooks.Gaps(l.Notebook).Intersect(submitted.Select(s => s.Gap!)).Any());
         if (owner.Notebook is null) return (null, $"not a NetLabs student notebook: its gaps ({string.Join(", ", submitted.Select(s => s.Gap).Distinct())}) belong to no lab");
         if (lab is not null && owner.Lab != lab) return (null, $"not for lab {lab}: its gaps are those of {owner.Lab}");
+        // A lab's report card counts only when the judge runs its battery (Checks/Grading); a newer lab's card runs in
+        // the student's own notebook, where the student's code could forge it, so it earns no marks here.
+        if (!NetLabs.Checks.Grading.RemoteGap.Labs.Contains(owner.Lab))
+            return (null, $"lab {owner.Lab} has no automatic grading yet: its report card runs only in the student's own notebook, which cannot be trusted for marks");
 
         var graded = owner.Notebook.DeepClone();
         foreach (var cell in graded["cells"]!.AsArray().OfType<JsonObject>().Where(c => (string?)c["cell_type"] == "code"))
