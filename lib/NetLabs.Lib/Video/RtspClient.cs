@@ -122,6 +122,7 @@ public sealed class RtspClient : IAsyncDisposable
     {
         var reply = await RequestAsync("DESCRIBE", Url.ToString(), [("Accept", "application/sdp")], cancellationToken).ConfigureAwait(false);
         var contentBase = reply["Content-Base"] ?? reply["Content-Location"] ?? Url.ToString().TrimEnd('/') + "/";
+        AggregateUrl = contentBase.TrimEnd('/');
         var control = reply.Body.Split('\n').Select(l => l.Trim())
             .SkipWhile(l => !l.StartsWith("m=video", StringComparison.Ordinal))
             .FirstOrDefault(l => l.StartsWith("a=control:", StringComparison.Ordinal))?["a=control:".Length..];
@@ -150,16 +151,33 @@ public sealed class RtspClient : IAsyncDisposable
     public Task<RtspMessage> PauseAsync(CancellationToken cancellationToken = default) =>
         RequestAsync("PAUSE", SessionUrl, [], cancellationToken);
 
-    /// <summary>TEARDOWN: ends the session (the id is forgotten).</summary>
-    public async Task<RtspMessage> TeardownAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// TEARDOWN: ends the session (the id is forgotten). Returns the reply, or null when the server closed the
+    /// connection instead of answering (VLC does): the session is over either way.
+    /// </summary>
+    public async Task<RtspMessage?> TeardownAsync(CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync("TEARDOWN", SessionUrl, [], cancellationToken).ConfigureAwait(false);
-        Session = null;
-        return reply;
+        try
+        {
+            return await RequestAsync("TEARDOWN", SessionUrl, [], cancellationToken).ConfigureAwait(false);
+        }
+        catch (RtspException e) when (e.Reply is null && e.InnerException is null or IOException or SocketException)
+        {
+            return null;
+        }
+        finally
+        {
+            Session = null;
+        }
     }
 
-    // PLAY, PAUSE and TEARDOWN of an aggregate name the presentation; with one stream the track URL works everywhere.
-    private string SessionUrl => ControlUrl;
+    /// <summary>
+    /// The presentation's URL (DESCRIBE's Content-Base): PLAY, PAUSE and TEARDOWN name it, as RFC 2326 §C.1.1 has
+    /// aggregate control do (VLC closes the connection on a TEARDOWN of the track alone). Without DESCRIBE, the track.
+    /// </summary>
+    public string? AggregateUrl { get; private set; }
+
+    private string SessionUrl => AggregateUrl ?? ControlUrl;
 
     /// <summary>Sends one request with the next CSeq (and the session, once there is one) and reads its reply.</summary>
     public async Task<RtspMessage> RequestAsync(string method, string url, IEnumerable<(string Name, string Value)> headers, CancellationToken cancellationToken = default)

@@ -24,11 +24,20 @@ internal static class VideoTesting
     {
         var client = await RtspClient.ConnectAsync(url);
         var receiver = RtpReceiver.Start(receiverOptions);
-        await client.OptionsAsync();
-        await client.DescribeAsync();
-        await client.SetupAsync(receiver.Port);
-        await client.PlayAsync();
-        return (client, receiver);
+        try
+        {
+            await client.OptionsAsync();
+            await client.DescribeAsync();
+            await client.SetupAsync(receiver.Port);
+            await client.PlayAsync();
+            return (client, receiver);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            await receiver.DisposeAsync();
+            throw;
+        }
     }
 
     public static async Task<List<VideoFrame>> FramesAsync(RtpReceiver receiver, int count)
