@@ -11,6 +11,7 @@ root.Subcommands.Add(NetLabs.Cli.Web.WebCommands.Create());
 root.Subcommands.Add(NetLabs.Cli.Ping.PingCommands.CreatePing());
 root.Subcommands.Add(NetLabs.Cli.Ping.PingCommands.CreateHeartbeat());
 root.Subcommands.Add(NetLabs.Cli.Mail.MailCommands.Create());
+root.Subcommands.Add(NetLabs.Cli.Video.VideoCommands.Create());
 root.Subcommands.Add(NotebooksCommand.Create());
 root.Subcommands.Add(NetLabs.Cli.Jupyter.JupyterCommands.Create());
 // Ctrl+C (SIGINT) and SIGTERM cancel the running command, which then stops its server cleanly and says so

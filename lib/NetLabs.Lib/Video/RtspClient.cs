@@ -218,7 +218,7 @@ public sealed class RtspClient : IAsyncDisposable
     }
 
     private RtspException Failure(string what, RtspMessage reply) =>
-        new($"{what}: {reply.StartLine}{(reply.Body.Length > 0 ? " — " + reply.Body.Trim() : "")}.", reply, Transcript);
+        new($"{what}: {reply.StartLine}{(reply.Body.Length > 0 ? " — " + reply.Body.Trim().TrimEnd('.') : "")}.", reply, Transcript);
 
     public async ValueTask DisposeAsync()
     {

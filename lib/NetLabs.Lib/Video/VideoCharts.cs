@@ -29,7 +29,7 @@ public static class VideoCharts
     public static Chart FramesLostVsConfiguredLoss(IReadOnlyList<(double Configured, RtpReceiverStatistics Statistics)> points, double packetsPerFrame)
     {
         var grid = Enumerable.Range(0, 51).Select(i => i / 100.0).ToArray();
-        var maxLoss = Math.Max(0.3, points.Max(p => p.Configured));
+        var maxLoss = points.Max(p => p.Configured) + 0.05;
         grid = grid.Where(p => p <= maxLoss + 1e-9).ToArray();
         return new Chart("Frames lost against configured packet loss",
             Trace.Lines($"predicted: 1 − (1 − p)^{packetsPerFrame:0.#}", grid.Select(p => 100 * p), grid.Select(p => 100 * (1 - Math.Pow(1 - p, packetsPerFrame)))),

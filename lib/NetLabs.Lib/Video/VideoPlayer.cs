@@ -30,10 +30,11 @@ public sealed class VideoPlayer : IAsyncDisposable, IHtmlDisplay
 
     /// <summary>
     /// Connects, describes, sets up RTP to a new receiver and plays. The receiver listens on
-    /// <paramref name="receiverAddress"/> (loopback by default; <see cref="IPAddress.Any"/> for a server on another machine).
+    /// <paramref name="receiverAddress"/> (loopback for a server on loopback, otherwise every interface) and
+    /// <paramref name="receiverPort"/> (0 = a free one; a fixed one for a firewall to let in).
     /// </summary>
     public static async Task<VideoPlayer> OpenAsync(string url, RtspClientOptions? options = null, IPAddress? receiverAddress = null,
-        TimeSpan? reorderWindow = null, CancellationToken cancellationToken = default)
+        TimeSpan? reorderWindow = null, int receiverPort = 0, CancellationToken cancellationToken = default)
     {
         var rtsp = await RtspClient.ConnectAsync(url, options, cancellationToken).ConfigureAwait(false);
         RtpReceiver? receiver = null;
@@ -42,7 +43,7 @@ public sealed class VideoPlayer : IAsyncDisposable, IHtmlDisplay
             await rtsp.OptionsAsync(cancellationToken).ConfigureAwait(false);
             var sdp = await rtsp.DescribeAsync(cancellationToken).ConfigureAwait(false);
             var fps = FrameRate(sdp);
-            var receiverOptions = new RtpReceiverOptions { Address = receiverAddress ?? LocalAddressFor(url), FramesPerSecond = fps };
+            var receiverOptions = new RtpReceiverOptions { Address = receiverAddress ?? LocalAddressFor(url), Port = receiverPort, FramesPerSecond = fps };
             if (reorderWindow is { } window) receiverOptions = receiverOptions with { ReorderWindow = window };
             receiver = RtpReceiver.Start(receiverOptions);
             await rtsp.SetupAsync(receiver.Port, cancellationToken).ConfigureAwait(false);
