@@ -50,6 +50,10 @@ public sealed record RtspClientOptions
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxReplyHeaderBytes { get; init; } = 16 * 1024;
     public int MaxReplyBodyBytes { get; init; } = 64 * 1024;
+    /// <summary>The student's request writing (null = the library's); see <see cref="RtspRequestWriter"/>.</summary>
+    public RtspRequestWriter? RequestWriter { get; init; }
+    /// <summary>The student's reply reading (null = the library's); see <see cref="RtspReplyReader"/>.</summary>
+    public RtspReplyReader? ReplyReader { get; init; }
 }
 
 /// <summary>
@@ -64,6 +68,7 @@ public sealed class RtspClient : IAsyncDisposable
     private readonly RtspMessageReader _reader;
     private readonly RtspClientOptions _options;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private int _rtpPort;
 
     private RtspClient(Uri url, TcpClient tcp, RtspClientOptions options)
     {
@@ -136,9 +141,10 @@ public sealed class RtspClient : IAsyncDisposable
     /// <summary>SETUP: asks for RTP over UDP to <paramref name="clientRtpPort"/>; remembers the session id.</summary>
     public async Task<RtspMessage> SetupAsync(int clientRtpPort, CancellationToken cancellationToken = default)
     {
+        _rtpPort = clientRtpPort;
         var reply = await RequestAsync("SETUP", ControlUrl,
             [("Transport", $"RTP/AVP;unicast;client_port={clientRtpPort}-{clientRtpPort + 1}")], cancellationToken).ConfigureAwait(false);
-        Session = reply.Session ?? throw Failure("The SETUP reply carries no Session header", reply);
+        Session ??= reply.Session ?? throw Failure("The SETUP reply carries no Session header", reply);
         var serverPort = (reply["Transport"] ?? "").Split(';').Select(f => f.Trim())
             .FirstOrDefault(f => f.StartsWith("server_port=", StringComparison.OrdinalIgnoreCase))?["server_port=".Length..].Split('-')[0];
         ServerRtpPort = int.TryParse(serverPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
@@ -185,8 +191,19 @@ public sealed class RtspClient : IAsyncDisposable
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var cseq = ++CSeq;
-            var request = RtspMessage.Request(method, url, cseq, Session, [.. headers, ("User-Agent", "NetLabs")]);
+            var state = new RtspClientState { CSeq = CSeq, Session = Session, RtpPort = _rtpPort };
+            RtspMessage request;
+            if (_options.RequestWriter is { } writer)
+            {
+                request = ParseOwnRequest(writer(method, url, state));
+                CSeq = state.CSeq;
+            }
+            else
+            {
+                CSeq++;
+                request = RtspMessage.Request(method, url, CSeq, Session, [.. headers, ("User-Agent", "NetLabs")]);
+            }
+            var cseq = CSeq;
             Transcript.Add(true, request);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.ReplyTimeout);
@@ -206,6 +223,13 @@ public sealed class RtspClient : IAsyncDisposable
             }
             if (reply is null) throw new RtspException($"The RTSP server closed the connection instead of answering {method}.", null, Transcript);
             Transcript.Add(false, reply);
+            if (_options.ReplyReader is { } reader)
+            {
+                state.LastStatus = reply.StatusCode;
+                if (!reader(reply.ToString(), state)) throw Failure($"The reply to {method} was not accepted by the reply reader", reply);
+                Session = state.Session;
+                return reply;
+            }
             if (!reply.IsResponse) throw Failure($"The server answered {method} with something that is not an RTSP reply", reply);
             if (reply.CSeq != cseq) throw Failure($"The reply to {method} carries CSeq {reply["CSeq"] ?? "(none)"}, not {cseq}", reply);
             if (reply.StatusCode is < 200 or >= 300) throw Failure($"The server refused {method}", reply);
@@ -214,6 +238,21 @@ public sealed class RtspClient : IAsyncDisposable
         finally
         {
             _oneAtATime.Release();
+        }
+    }
+
+    // The request text a student's writer produced, read back for the wire and the transcript.
+    private RtspMessage ParseOwnRequest(string text)
+    {
+        try
+        {
+            using var bytes = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text.EndsWith("\n\n", StringComparison.Ordinal) || text.EndsWith("\r\n\r\n", StringComparison.Ordinal) ? text : text + "\r\n\r\n"));
+            return new RtspMessageReader(bytes).ReadAsync().GetAwaiter().GetResult()
+                ?? throw new RtspException("The request writer returned an empty request.", null, Transcript);
+        }
+        catch (RtspProtocolException e)
+        {
+            throw new RtspException($"The request writer's text is not an RTSP request: {e.Message}", null, Transcript, e);
         }
     }
 

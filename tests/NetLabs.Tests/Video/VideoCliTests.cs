@@ -7,12 +7,6 @@ public sealed class VideoCliTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(40);
 
-    private static BackgroundProcess StartIn(string ns, params string[] arguments) =>
-        BackgroundProcess.Start("ip", TwoHosts.InNamespace(ns, "dotnet", NetlabsTool.Arguments(arguments)));
-
-    private static Task<ProcessResult> RunIn(string ns, params string[] arguments) =>
-        ExternalProcess.RunAsync("ip", TwoHosts.InNamespace(ns, "dotnet", NetlabsTool.Arguments(arguments)), Wait);
-
     [SkippableFact]
     public async Task Video_plays_across_two_hosts_and_frames_are_saved()
     {
@@ -21,9 +15,11 @@ public sealed class VideoCliTests
         var folder = Directory.CreateTempSubdirectory("netlabs-video-cli-");
         try
         {
-            await using var video = StartIn(hosts.ServerNamespace, "video", "serve", "--bind", server, "--port", "8554", "--clip", VideoTesting.ClipPath, "--fps", "25");
+            await using var video = BackgroundProcess.Start("ip", TwoHosts.InNamespace(hosts.ServerNamespace, "dotnet",
+                NetlabsTool.Arguments("video", "serve", "--bind", server, "--port", "8554", "--clip", VideoTesting.ClipPath, "--fps", "25")));
             await video.WaitForLineAsync(l => l.Contains($"rtsp://{server}:8554/testsrc-320x240-10fps"), Wait);
-            var play = await RunIn(hosts.ClientNamespace, "video", "play", $"rtsp://{server}:8554/testsrc-320x240-10fps", "--frames", "10", "--out", folder.FullName);
+            var play = await ExternalProcess.RunAsync("ip", TwoHosts.InNamespace(hosts.ClientNamespace, "dotnet",
+                NetlabsTool.Arguments("video", "play", $"rtsp://{server}:8554/testsrc-320x240-10fps", "--frames", "10", "--out", folder.FullName)), Wait);
             Assert.True(play.ExitCode == 0, play + video.Output);
             Assert.Matches(@"\d+ frames \(0 lost\)", play.StandardOutput); // the receiver may have completed one more than were saved
             Assert.Contains("10 frames saved in", play.StandardOutput);
