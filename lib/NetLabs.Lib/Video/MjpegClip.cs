@@ -60,16 +60,20 @@ public sealed class MjpegClip
             }
             return frames;
         }
-        // Raw MJPEG: inside scan data every FF byte is stuffed (FF 00), so FF D9 only ever ends an image.
+        // Raw MJPEG: the header segments are skipped by their lengths (an EXIF thumbnail inside APP1 has an FF D9 of
+        // its own); inside the scan data every FF byte is stuffed (FF 00), so there FF D9 only ever ends the image.
         var start = 0;
         while (start < span.Length)
         {
             if (span.Length - start < 4 || span[start] != 0xFF || span[start + 1] != 0xD8)
                 throw new VideoClipException($"{what} is neither raw MJPEG nor the textbook's format: no JPEG starts at byte {start}.");
-            var end = span[start..].IndexOf([(byte)0xFF, (byte)0xD9]);
+            var scan = start + 2;
+            while (scan + 4 <= span.Length && span[scan] == 0xFF && span[scan + 1] != 0xDA)
+                scan += 2 + (span[scan + 2] << 8 | span[scan + 3]);
+            var end = scan < span.Length ? span[scan..].IndexOf([(byte)0xFF, (byte)0xD9]) : -1;
             if (end < 0) throw new VideoClipException($"{what} is cut short: the JPEG at byte {start} has no end marker.");
-            frames.Add(file.Slice(start, end + 2));
-            start += end + 2;
+            frames.Add(file[start..(scan + end + 2)]);
+            start = scan + end + 2;
         }
         return frames;
     }

@@ -83,6 +83,17 @@ public class JpegPayloadTests
         Assert.Contains("no JPEG starts", Assert.Throws<VideoClipException>(() => MjpegClip.Split(new byte[] { 1, 2, 3, 4, 5, 6 })).Message);
     }
 
+    [Fact]
+    public void An_end_marker_inside_a_header_segment_does_not_cut_the_frame()
+    {
+        var frame = VideoTesting.Clip.Frames[0].File.ToArray();
+        byte[] app1 = [0xFF, 0xE1, 0, 6, 0xFF, 0xD8, 0xFF, 0xD9]; // a segment holding a tiny "thumbnail" with its own EOI
+        var withThumbnail = frame[..2].Concat(app1).Concat(frame[2..]).ToArray();
+        var split = MjpegClip.Split(withThumbnail.Concat(frame).ToArray());
+        Assert.Equal([withThumbnail.Length, frame.Length], split.Select(f => f.Length));
+        Assert.Equal(VideoTesting.Clip.Frames[0].ScanData.ToArray(), JpegImage.Parse(split[0]).ScanData.ToArray());
+    }
+
     // The Huffman tables of a JPEG, one byte array per table (class/id, 16 counts, symbols), ordered by class/id:
     // encoders group them in DHT segments differently.
     private static List<byte[]> Segments(byte[] jpeg, byte marker)
