@@ -122,6 +122,9 @@ public sealed class RtspMessageReader(Stream stream, int maxHeaderBytes = 8192, 
                 if (lines.Count == 0) continue; // blank lines between messages are tolerated
                 break;
             }
+            // Answer junk at once rather than wait for the end of headers that will never come.
+            if (lines.Count == 0 && !line.Contains("RTSP/", StringComparison.Ordinal))
+                throw new RtspProtocolException($"Not an RTSP message: \"{Shorten(line)}\" (a request line is METHOD URL RTSP/1.0).");
             lines.Add(line);
         }
         var headers = new List<KeyValuePair<string, string>>();
@@ -179,5 +182,9 @@ public sealed class RtspMessageReader(Stream stream, int maxHeaderBytes = 8192, 
         return _end > 0;
     }
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
+    private static string Shorten(string text)
+    {
+        var printable = new string(text.Take(60).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return text.Length <= 60 ? printable : printable + "…";
+    }
 }

@@ -132,6 +132,51 @@ public class RtspServerTests
     }
 
     [Fact]
+    public async Task Garbage_and_truncated_RTP_datagrams_are_counted_and_skipped_by_the_receiver()
+    {
+        await using var server = StartServer();
+        await using var client = await RtspClient.ConnectAsync(server.Url);
+        await using var receiver = RtpReceiver.Start();
+        using var sender = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var target = new IPEndPoint(IPAddress.Loopback, receiver.Port);
+        var random = new Random(5);
+        var good = new RtpPacket { SequenceNumber = 9, Payload = JpegPayload.Packetize(Clip.Frames[0])[0] }.ToBytes();
+        byte[][] junk =
+        [
+            [], [0x80], good[..11], good[..15], // truncated: inside the RTP header, inside the JPEG header
+            [.. good[..12], 0, 0, 0, 0, 9, 255, 40, 30], // a JPEG type no receiver knows
+            [.. new RtpPacket { PayloadType = 96, Payload = new byte[] { 1, 2, 3 } }.ToBytes()], // not JPEG
+        ];
+        foreach (var datagram in junk.Concat(Enumerable.Range(0, 20).Select(_ => { var b = new byte[random.Next(1, 1500)]; random.NextBytes(b); return b; })))
+            await sender.SendAsync(datagram, target).AsTask().WaitAsync(Wait);
+        Assert.True(await Poll.UntilAsync(() => receiver.Statistics.PacketsInvalid >= junk.Length, Wait), receiver.Statistics.ToString());
+        await client.DescribeAsync();
+        await client.SetupAsync(receiver.Port);
+        await client.PlayAsync();
+        Assert.Equal(5, (await FramesAsync(receiver, 5)).Count);
+        Assert.Equal(0, receiver.Statistics.PacketsLost);
+    }
+
+    [Fact]
+    public async Task Binary_junk_on_the_RTSP_port_gets_400_and_the_server_goes_on()
+    {
+        await using var server = StartServer();
+        using (var tcp = new TcpClient())
+        {
+            await tcp.ConnectAsync(IPAddress.Loopback, server.Port).WaitAsync(Wait);
+            var junk = new byte[3000];
+            new Random(9).NextBytes(junk);
+            for (var i = 0; i < junk.Length; i++) if (junk[i] == (byte)'\n') junk[i] = 0;
+            junk[^1] = (byte)'\n';
+            await tcp.GetStream().WriteAsync(junk).AsTask().WaitAsync(Wait);
+            var reply = await new RtspMessageReader(tcp.GetStream()).ReadAsync().WaitAsync(Wait);
+            Assert.Equal(400, reply!.StatusCode);
+        }
+        await using var client = await RtspClient.ConnectAsync(server.Url);
+        Assert.Equal(200, (await client.OptionsAsync()).StatusCode);
+    }
+
+    [Fact]
     public async Task A_client_that_vanishes_without_teardown_has_its_stream_stopped()
     {
         await using var server = StartServer(new() { Loop = true });
