@@ -313,8 +313,9 @@ public sealed class RtspServer : LabServer<RtspServerLogEntry, RtspServerCounter
 
     private async Task EndSessionAsync(RtspSession session, IPEndPoint client, string why)
     {
+        if (!_sessions.ContainsKey(session.Id)) return;
+        await session.StopAsync().ConfigureAwait(false); // stopped first: a session counted as ended sends nothing more
         if (!_sessions.TryRemove(session.Id, out _)) return;
-        await session.StopAsync().ConfigureAwait(false);
         LogEvent(client, $"({why}: session ended)", 0, session.Id);
     }
 

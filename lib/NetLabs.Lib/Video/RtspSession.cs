@@ -56,7 +56,10 @@ internal sealed class RtspSession(string id, IPAddress client, IPEndPoint destin
         }
     }
 
-    /// <summary>Stops the stream and keeps the position; false when the session was not playing.</summary>
+    /// <summary>
+    /// Stops the stream and keeps the position; false when the session was not playing. Returns once the stream has
+    /// sent its last packet (bounded), so nothing of this session goes out after the PAUSE or TEARDOWN reply.
+    /// </summary>
     public bool Pause()
     {
         lock (_lock)
@@ -65,6 +68,7 @@ internal sealed class RtspSession(string id, IPAddress client, IPEndPoint destin
             _playing.Cancel();
             _playing.Dispose();
             _playing = null;
+            _run.Wait(StreamStopWait);
             return true;
         }
     }
