@@ -14,6 +14,7 @@ root.Subcommands.Add(NetLabs.Cli.Mail.MailCommands.Create());
 root.Subcommands.Add(NetLabs.Cli.Icmp.IcmpCommands.CreateIcmp());
 root.Subcommands.Add(NetLabs.Cli.Icmp.IcmpCommands.CreateTraceroute());
 root.Subcommands.Add(NetLabs.Cli.Proxy.ProxyCommands.Create());
+root.Subcommands.Add(NetLabs.Cli.Video.VideoCommands.Create());
 root.Subcommands.Add(NotebooksCommand.Create());
 root.Subcommands.Add(NetLabs.Cli.Jupyter.JupyterCommands.Create());
 // Ctrl+C (SIGINT) and SIGTERM cancel the running command, which then stops its server cleanly and says so
