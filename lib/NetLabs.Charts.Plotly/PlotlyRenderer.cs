@@ -33,6 +33,7 @@ public static class PlotlyRenderer
         layout.Remove("width");
         layout["autosize"] = true;
         if (spec.BarMode is { } barMode) layout["barmode"] = barMode;
+        if (spec.YLog) layout["yaxis"]!["type"] = "log";
         return figure.ToJsonString();
     }
 
@@ -82,7 +83,7 @@ public static class PlotlyRenderer
         return chart;
     }
 
-    private sealed record ChartSpec(string Title, string? XTitle, string? YTitle, int Height, string? BarMode, TraceSpec[] Traces);
+    private sealed record ChartSpec(string Title, string? XTitle, string? YTitle, int Height, string? BarMode, TraceSpec[] Traces, bool YLog = false);
 
     private sealed record TraceSpec(string Kind, string? Name, double[]? X, string[]? XLabels, double[]? Y,
         double[]? Upper, double[]? Lower, double? Opacity, int? Bins);

@@ -63,12 +63,17 @@ public sealed class Chart : IHtmlDisplay
     public int Height { get; init; } = 420;
     /// <summary>"group" (side by side), "overlay" or "stack" for bars and histograms.</summary>
     public string? BarMode { get; init; }
+    /// <summary>
+    /// A logarithmic y axis: each power of ten gets the same height, so 3 ms and 1.5 s are both readable in one chart
+    /// (on a linear axis the 3 ms bar is invisible). Say so in <see cref="YTitle"/>.
+    /// </summary>
+    public bool YLog { get; init; }
     public IReadOnlyList<Trace> Traces { get; }
 
     /// <summary>The specification handed to the Plotly.NET plug-in (JSON of BCL types only).</summary>
     internal string ToSpecJson() => JsonSerializer.Serialize(new
     {
-        Title, XTitle, YTitle, Height, BarMode,
+        Title, XTitle, YTitle, Height, BarMode, YLog,
         Traces = Traces.Select(t => new { t.Kind, t.Name, t.X, t.XLabels, t.Y, t.Upper, t.Lower, t.Opacity, t.Bins }),
     }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
