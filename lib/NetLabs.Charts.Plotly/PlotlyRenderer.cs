@@ -33,7 +33,7 @@ public static class PlotlyRenderer
         layout.Remove("width");
         layout["autosize"] = true;
         if (spec.BarMode is { } barMode) layout["barmode"] = barMode;
-        if (spec.YLog) layout["yaxis"]!["type"] = "log";
+        if (spec.YLog) LogAxis(layout["yaxis"]!.AsObject(), spec.Traces.SelectMany(t => t.Y ?? []));
         return figure.ToJsonString();
     }
 
@@ -51,6 +51,19 @@ public static class PlotlyRenderer
     /// <summary>The resource name of the plotly.js that Plotly.NET embeds, e.g. "Plotly.NET.plotly-2.28.0.min.js".</summary>
     private static readonly string BundledPlotlyJs =
         typeof(GenericChart).Assembly.GetManifestResourceNames().Single(n => n.EndsWith(".min.js", StringComparison.Ordinal));
+
+    /// <summary>
+    /// A log axis with a tick at each power of ten only (1, 10, 100, 1000), starting at the power of ten below the
+    /// smallest value: bars then grow from a round number, not from wherever plotly's automatic range begins.
+    /// </summary>
+    private static void LogAxis(JsonObject axis, IEnumerable<double> values)
+    {
+        axis["type"] = "log";
+        axis["dtick"] = 1;
+        var positive = values.Where(v => v > 0 && double.IsFinite(v)).ToList();
+        if (positive.Count > 0)
+            axis["range"] = new JsonArray(Math.Floor(Math.Log10(positive.Min())), Math.Log10(positive.Max()) + 0.1);
+    }
 
     private static JsonObject Axis(JsonNode? existing, string? title)
     {

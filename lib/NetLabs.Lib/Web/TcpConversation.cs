@@ -85,7 +85,7 @@ public sealed class TcpConversation : IHtmlDisplay
                     rows.Add([at, "◀─────────data──", $"recv() returned {e.Bytes} bytes", e.FirstLine]);
                     break;
                 case TcpStep.PeerClosed:
-                    rows.Add([at, "◀──────────FIN──", "recv() returned 0: the server closed its side", ""]);
+                    rows.Add([at, "◀──────────FIN──", "the server's FIN arrived (recv() returns 0): it closed its side", ""]);
                     break;
                 case TcpStep.Closed:
                     rows.Add([at, "──FIN──────────▶", "close(): the client closes its side too", ""]);
