@@ -153,6 +153,7 @@ public static class WebStudentChecks
                 var n = await receiving.ConfigureAwait(false);
                 if (n == 0) return (received.ToArray(), true);
                 received.Write(buffer, 0, n);
+                if (CompleteByLength(received.ToArray())) return (received.ToArray(), false); // a kept-open connection is not this check's business
                 receiving = socket.ReceiveAsync(buffer, SocketFlags.None, deadline.Token).AsTask();
             }
         }
@@ -177,6 +178,14 @@ public static class WebStudentChecks
         var body = received.AsSpan(end);
         if (ContentLength(text[..end]) is { } length && length <= body.Length) body = body[..(int)length];
         return (status, body.ToArray());
+    }
+
+    /// <summary>A complete head with a Content-Length, and that many body bytes.</summary>
+    private static bool CompleteByLength(byte[] received)
+    {
+        var text = Encoding.Latin1.GetString(received);
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        return end >= 0 && ContentLength(text[..(end + 4)]) is { } length && received.Length - end - 4 >= length;
     }
 
     /// <summary>The status line and header lines end in CRLF, not a bare LF.</summary>

@@ -140,6 +140,16 @@ public sealed class WebStudentCheckTests
     }
 
     [Fact]
+    public async Task A_complete_answer_on_a_connection_left_open_fails_only_HEAD_for_not_closing()
+    {
+        // Content-Length given, but the handler waits for a next request although the client asked "Connection: close".
+        var card = await RowsAsync(Handler(ReadHeadAsync, Inside, holdOpen: true), "200 and the exact bytes", "a request that arrives in several pieces", "HEAD");
+        Assert.True(Row(card, "200 and the exact bytes").Passed, card.ToString());
+        Assert.True(Row(card, "a request that arrives in several pieces").Passed, card.ToString());
+        AssertFailed(card, "HEAD", "stayed open", "after the answer");
+    }
+
+    [Fact]
     public async Task Without_Content_Length_but_closing_after_the_body_passes_GET()
     {
         // HTTP allows it: the body ends where the server closes. The card must not demand Content-Length then.
