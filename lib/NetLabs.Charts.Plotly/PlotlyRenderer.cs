@@ -7,7 +7,8 @@ namespace NetLabs.Charts.Plotly;
 
 /// <summary>
 /// Entry points called by NetLabs.Lib across the AssemblyLoadContext boundary. Only BCL types cross it:
-/// a chart specification as JSON goes in, Plotly figure JSON (or plotly.js itself) comes out.
+/// a chart specification as JSON goes in, Plotly figure JSON comes out.
+/// (The plotly.js that draws the figures is NetLabs.Lib's own smaller bundle, not the one inside Plotly.NET.)
 /// </summary>
 public static class PlotlyRenderer
 {
@@ -34,23 +35,51 @@ public static class PlotlyRenderer
         layout["autosize"] = true;
         if (spec.BarMode is { } barMode) layout["barmode"] = barMode;
         if (spec.YLog) LogAxis(layout["yaxis"]!.AsObject(), spec.Traces.SelectMany(t => t.Y ?? []));
-        return figure.ToJsonString();
+        TrimTemplate(layout, figure["data"]!.AsArray().Select(t => (string?)t!["type"]).OfType<string>().ToHashSet());
+        return Compact(figure).ToJsonString();
     }
 
-    /// <summary>The plotly.js bundled with Plotly.NET (the version its figures are written for).</summary>
-    public static string PlotlyJs()
+    /// <summary>Layout parts of Plotly.NET's default template that only other kinds of chart (maps, 3-D, polar, ternary) read.</summary>
+    private static readonly string[] UnusedTemplateLayout = ["geo", "mapbox", "polar", "scene", "ternary", "colorscale", "coloraxis"];
+
+    /// <summary>
+    /// Plotly.NET writes its whole default template (≈8.5 KB, defaults for 30 trace types) into every figure; only
+    /// the parts for the figure's own trace types and its 2-D axes change how it looks, the rest only weighs on the
+    /// notebook a student saves.
+    /// </summary>
+    private static void TrimTemplate(JsonObject layout, HashSet<string> traceTypes)
     {
-        using var stream = typeof(GenericChart).Assembly.GetManifestResourceStream(BundledPlotlyJs)!;
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
+        if (layout["template"] is not JsonObject template) return;
+        if (template["layout"] is JsonObject templateLayout)
+            foreach (var unused in UnusedTemplateLayout) templateLayout.Remove(unused);
+        if (template["data"] is JsonObject defaults)
+            foreach (var type in defaults.Select(d => d.Key).Where(type => !traceTypes.Contains(type)).ToList()) defaults.Remove(type);
     }
 
-    /// <summary>The plotly.js version, from the bundled resource name (e.g. "2.28.0").</summary>
-    public static string PlotlyJsVersion() => BundledPlotlyJs.Replace("Plotly.NET.plotly-", "").Replace(".min.js", "");
+    /// <summary>Numbers in their shortest form (Plotly.NET writes 1000 sequence numbers as "1.0", "2.0", …).</summary>
+    private static JsonObject Compact(JsonObject figure)
+    {
+        var pending = new Stack<JsonNode>([figure]);
+        while (pending.TryPop(out var node))
+        {
+            if (node is JsonObject obj)
+                foreach (var key in obj.Select(p => p.Key).ToList()) Visit(obj[key], shorter => obj[key] = shorter);
+            else if (node is JsonArray array)
+                for (var i = 0; i < array.Count; i++) { var at = i; Visit(array[at], shorter => array[at] = shorter); }
+        }
+        return figure;
 
-    /// <summary>The resource name of the plotly.js that Plotly.NET embeds, e.g. "Plotly.NET.plotly-2.28.0.min.js".</summary>
-    private static readonly string BundledPlotlyJs =
-        typeof(GenericChart).Assembly.GetManifestResourceNames().Single(n => n.EndsWith(".min.js", StringComparison.Ordinal));
+        void Visit(JsonNode? child, Action<JsonNode> replace)
+        {
+            // Numbers as parsed from Plotly.NET's text (the few set here are written short already).
+            if (child is JsonValue value && value.TryGetValue<JsonElement>(out var element) && element.ValueKind == JsonValueKind.Number)
+            {
+                var number = element.GetDouble();
+                replace(double.IsInteger(number) && Math.Abs(number) < 1e15 ? JsonValue.Create((long)number) : JsonValue.Create(number));
+            }
+            else if (child is not null) pending.Push(child);
+        }
+    }
 
     /// <summary>
     /// A log axis with a tick at each power of ten only (1, 10, 100, 1000), starting at the power of ten below the

@@ -7,8 +7,8 @@ namespace NetLabs.Cli.Notebooks;
 
 /// <summary>
 /// Renders an executed notebook as one self-contained HTML page (markdown, code, outputs), so the labs can be read in
-/// any browser without VS Code or Jupyter. HTML outputs go in as they are: the plotly.js that the notebook's setup cell
-/// loaded is part of them, so the charts draw offline.
+/// any browser without VS Code or Jupyter. HTML outputs go in as they are: the plotly.js that the notebook's first chart
+/// carries is part of them, so the charts draw offline.
 /// </summary>
 public static class NotebookHtml
 {

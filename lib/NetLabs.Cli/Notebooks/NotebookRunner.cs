@@ -17,7 +17,7 @@ public sealed class NotebookRunner(TimeSpan timeoutPerNotebook)
     public static async Task RestoreToolsAsync(string directoryInRepository, CancellationToken cancellationToken)
     {
         var (exitCode, output, _) = await RunAsync("dotnet", ["tool", "restore"], directoryInRepository, TimeSpan.FromMinutes(5), cancellationToken);
-        if (exitCode != 0) throw new InvalidOperationException("`dotnet tool restore` failed:\n" + output);
+        if (exitCode != 0) throw new CliFailure("`dotnet tool restore` failed: " + output.Split('\n').FirstOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase))?.Trim());
     }
 
     public async Task<NotebookRun> RunAsync(string notebook, string outputDirectory, CancellationToken cancellationToken)

@@ -4,8 +4,8 @@ namespace NetLabs.Cli.Notebooks;
 
 /// <summary>
 /// <c>netlabs notebooks run [PATH…] [--out DIR] [--timeout SECONDS]</c>: execute notebooks headless.
-/// <c>netlabs notebooks check PATH… [--solutions DIR] [--out DIR] [--timeout SECONDS]</c>: run students' notebooks and
-/// print their report cards as one table.
+/// <c>netlabs notebooks check PATH… [--solutions DIR] [--lab LAB] [--out DIR] [--timeout SECONDS]</c>: grade students'
+/// notebooks, each in an isolated scratch copy (<see cref="ClassGrader"/>), and print one table.
 /// </summary>
 internal static class NotebooksCommand
 {
@@ -22,7 +22,7 @@ internal static class NotebooksCommand
         {
             paths, output, timeout,
         };
-        run.SetAction(async (result, cancellationToken) =>
+        run.SetAction((result, invocationToken) => Interruptible(async cancellationToken =>
         {
             var notebooks = Expand(result.GetValue(paths) ?? []);
             if (notebooks.Count == 0)
@@ -43,8 +43,19 @@ internal static class NotebooksCommand
             }
             Console.WriteLine($"notebooks: {notebooks.Count - failures} passed, {failures} failed; executed copies and HTML in {outputDirectory}");
             return failures == 0 ? 0 : 1;
-        });
-        return new Command("notebooks", "Run the lab notebooks headless.") { run, CreateCheck() };
+        }, invocationToken));
+        return new Command("notebooks", "Run the lab notebooks headless.") { run, CreateCheck(), CreateJudge() };
+    }
+
+    /// <summary>
+    /// Ctrl+C or SIGTERM: the child processes (the kernel, a judge) are killed by <see cref="CommandLine.ChildProcess"/>,
+    /// and the command ends with one line and exit code 130; failures are one line too.
+    /// </summary>
+    private static async Task<int> Interruptible(Func<CancellationToken, Task<int>> body, CancellationToken invocationToken)
+    {
+        var code = await CommandLine.CliRunner.RunAsync(body, invocationToken);
+        if (code == 130) Console.Error.WriteLine("netlabs: interrupted; the notebooks' processes were stopped.");
+        return code;
     }
 
     private static Command CreateCheck()
@@ -57,13 +68,15 @@ internal static class NotebooksCommand
         var solutions = new Option<string?>("--solutions") { Description = "Fill every gap with its reference solution from this folder (e.g. notebooks/student/solutions)." };
         var output = new Option<string>("--out") { Description = "Where the executed notebooks and their HTML go.", DefaultValueFactory = _ => Path.Combine("artifacts", "checks") };
         var timeout = new Option<int>("--timeout") { Description = "Seconds one notebook may take before it is stopped.", DefaultValueFactory = _ => 300 };
-        var check = new Command("check", "Run students' notebooks headless and print their report cards as one table (notebook, lab, passed, failed, errors, time).")
+        var lab = new Option<string?>("--lab") { Description = "Grade only submissions for this lab (e.g. 01-web-server); others are reported as not for it." };
+        var check = new Command("check", "Grade students' notebooks, each in an isolated scratch copy, and print one table (notebook, lab, passed, failed, errors, time).")
         {
-            paths, solutions, output, timeout,
+            paths, solutions, output, timeout, lab,
         };
-        check.SetAction(async (result, cancellationToken) =>
+        check.SetAction((result, invocationToken) => Interruptible(async cancellationToken =>
         {
-            var notebooks = ExpandSubmissions(result.GetValue(paths) ?? []);
+            var submissionPaths = result.GetValue(paths) ?? [];
+            var notebooks = ExpandSubmissions(submissionPaths);
             if (notebooks.Count == 0)
             {
                 Console.Error.WriteLine("netlabs: no notebooks found (give .ipynb files or folders).");
@@ -72,7 +85,7 @@ internal static class NotebooksCommand
             var root = FindRepositoryRoot();
             if (root is null)
             {
-                Console.Error.WriteLine("netlabs: run this inside the NetLabs repository: the notebooks are run from its notebooks/student/ folder.");
+                Console.Error.WriteLine("netlabs: run this inside the NetLabs repository: submissions are graded against its notebooks/student/ folder.");
                 return 2;
             }
             var solutionsFolder = result.GetValue(solutions) is { } given ? Path.GetFullPath(given) : null;
@@ -81,22 +94,53 @@ internal static class NotebooksCommand
                 Console.Error.WriteLine($"netlabs: no solutions folder {solutionsFolder}.");
                 return 2;
             }
-            var studentFolder = Path.Combine(root, "notebooks", "student");
+            var onlyLab = result.GetValue(lab);
+            if (onlyLab is not null && !NetLabs.Checks.Grading.RemoteGap.Labs.Contains(onlyLab))
+            {
+                Console.Error.WriteLine($"netlabs: --lab {onlyLab} is no lab ({string.Join(", ", NetLabs.Checks.Grading.RemoteGap.Labs)}).");
+                return 2;
+            }
             var outputDirectory = Path.GetFullPath(result.GetValue(output)!);
-            await NotebookRunner.RestoreToolsAsync(root, cancellationToken);
-            var runner = new NotebookRunner(TimeSpan.FromSeconds(result.GetValue(timeout)));
+            // Hidden from a graded kernel: the repository (solutions), every submission, and the reports.
+            var hidden = submissionPaths.Select(p => Path.GetFullPath(Directory.Exists(p) ? p : Path.GetDirectoryName(Path.GetFullPath(p))!))
+                .Concat(notebooks).Append(root).Append(outputDirectory).Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).Distinct().ToList();
+            using var grader = new ClassGrader(root, TimeSpan.FromSeconds(result.GetValue(timeout)), solutionsFolder, onlyLab, hidden);
+            await grader.PrepareAsync(cancellationToken);
+            Console.WriteLine(ClassGrader.Isolated
+                ? "grading each notebook in a scratch copy, as nobody, with loopback only, time and memory limits"
+                : "grading each notebook in a scratch copy with time and memory limits (not as root on Linux: no separate user, no network namespace)");
             var checks = new List<NotebookCheck>();
             foreach (var notebook in notebooks)
             {
                 Console.WriteLine($"checking {Path.GetFileName(notebook)} …");
-                checks.Add(await StudentNotebooks.CheckAsync(runner, notebook, studentFolder, solutionsFolder, outputDirectory, cancellationToken));
+                checks.Add(await grader.CheckAsync(notebook, outputDirectory, cancellationToken));
             }
             Console.WriteLine();
             Console.Write(StudentNotebooks.Table(checks));
             Console.WriteLine($"{checks.Count} notebook(s) checked; executed copies and HTML in {outputDirectory}");
             return checks.Any(c => c.CouldNotRun) ? 1 : 0;
-        });
+        }, invocationToken));
         return check;
+    }
+
+    /// <summary>The judge of one graded notebook: started by <c>check</c> only, never by hand.</summary>
+    private static Command CreateJudge()
+    {
+        var lab = new Option<string>("--lab") { Required = true };
+        var scratch = new Option<string>("--scratch") { Required = true };
+        var repository = new Option<string>("--repository") { Required = true };
+        var notebook = new Option<string>("--notebook") { Required = true };
+        var exchange = new Option<string>("--exchange") { Required = true };
+        var home = new Option<string>("--home") { Required = true };
+        var timeout = new Option<int>("--timeout") { DefaultValueFactory = _ => 300 };
+        var isolated = new Option<bool>("--isolated");
+        var hide = new Option<string[]>("--hide") { AllowMultipleArgumentsPerToken = false };
+        var judge = new Command("judge", "Internal: judges one graded notebook for `notebooks check`.") { lab, scratch, repository, notebook, exchange, home, timeout, isolated, hide };
+        judge.Hidden = true;
+        judge.SetAction((result, invocationToken) => CommandLine.CliRunner.RunAsync(cancellationToken =>
+            new GradingJudge(result.GetValue(lab)!, result.GetValue(scratch)!, result.GetValue(repository)!, result.GetValue(notebook)!, result.GetValue(exchange)!, result.GetValue(home)!,
+                TimeSpan.FromSeconds(result.GetValue(timeout)), result.GetValue(isolated), result.GetValue(hide) ?? []).RunAsync(cancellationToken), invocationToken));
+        return judge;
     }
 
     /// <summary>Files as given; for a folder, the notebooks directly in it (hidden scratch copies skipped).</summary>

@@ -45,8 +45,8 @@ public sealed record Trace
 
 /// <summary>
 /// A chart: title, axis titles and traces. It is built with Plotly.NET (in an isolated load context, see
-/// <see cref="ChartRenderer"/>) and displayed in a notebook as HTML that draws with the plotly.js loaded once by
-/// <see cref="Notebook.Initialize"/>, so every chart output stays a few kilobytes and works offline.
+/// <see cref="ChartRenderer"/>) and displayed in a notebook as HTML that draws with the page's plotly.js: the first
+/// chart of a notebook carries it (<see cref="PlotlyJs"/>, 1.3 MB), every other chart is a few kilobytes, all offline.
 /// </summary>
 public sealed class Chart : IHtmlDisplay
 {
@@ -74,22 +74,34 @@ public sealed class Chart : IHtmlDisplay
     internal string ToSpecJson() => JsonSerializer.Serialize(new
     {
         Title, XTitle, YTitle, Height, BarMode, YLog,
-        Traces = Traces.Select(t => new { t.Kind, t.Name, t.X, t.XLabels, t.Y, t.Upper, t.Lower, t.Opacity, t.Bins }),
+        Traces = Traces.Select(t => new
+        {
+            t.Kind, t.Name, X = Shown(t.X), t.XLabels, Y = Shown(t.Y), Upper = Shown(t.Upper), Lower = Shown(t.Lower), t.Opacity, t.Bins,
+        }),
     }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    /// <summary>
+    /// Values as the chart shows them: 6 significant digits, more than any axis or hover label needs. A measured RTT
+    /// has 17 digits; written in full, 1000 of them would make a saved notebook tens of kilobytes heavier per chart.
+    /// </summary>
+    private static double[]? Shown(IReadOnlyList<double>? values) =>
+        values?.Select(v => double.IsFinite(v) ? double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : v).ToArray();
 
     /// <summary>The Plotly figure ({"data", "layout", "config"}) as JSON, built by Plotly.NET.</summary>
     public string ToFigureJson() => ChartRenderer.Shared.FigureJson(ToSpecJson());
 
     /// <summary>
-    /// A div and a script that draws the figure with the page's plotly.js. When plotly.js is not there yet the
-    /// draw waits in a queue that the loader empties, and a note in the div says what to run.
+    /// A div and a script that draws the figure with the page's plotly.js; the notebook's first chart brings plotly.js
+    /// along (<see cref="PlotlyJs.LoaderForFirstChart"/>). When plotly.js is not there yet the draw waits in a queue
+    /// that the loader empties, and a note in the div says what to run.
     /// </summary>
     public string ToHtml()
     {
         var id = "netlabs-chart-" + Guid.NewGuid().ToString("N")[..12];
         var figure = ToFigureJson().Replace("</", "<\\/", StringComparison.Ordinal);
         return string.Create(CultureInfo.InvariantCulture, $$"""
-            <div id="{{id}}" style="width:100%;min-height:{{Height}}px"><span class="netlabs-chart-pending">{{WebUtility.HtmlEncode(Title)}}: waiting for plotly.js; run the notebook's setup cell (Notebook.Initialize()).</span></div>
+            <div id="{{id}}" style="width:100%;min-height:{{Height}}px"><span class="netlabs-chart-pending">{{WebUtility.HtmlEncode(Title)}}: waiting for plotly.js, which comes with the notebook's first chart: run the notebook from the top (Run All).</span></div>
+            {{PlotlyJs.LoaderForFirstChart()}}
             <script type="text/javascript">
             (function () {
               var figure = {{figure}};

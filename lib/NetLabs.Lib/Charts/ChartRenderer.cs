@@ -17,14 +17,10 @@ public sealed class ChartRenderer
     private static readonly Lazy<ChartRenderer> SharedInstance = new(() => Load(DefaultPluginPath()));
 
     private readonly Func<string, string> _figureJson;
-    private readonly Func<string> _plotlyJs;
-    private readonly Func<string> _plotlyJsVersion;
 
-    private ChartRenderer(Func<string, string> figureJson, Func<string> plotlyJs, Func<string> plotlyJsVersion, string pluginPath)
+    private ChartRenderer(Func<string, string> figureJson, string pluginPath)
     {
         _figureJson = figureJson;
-        _plotlyJs = plotlyJs;
-        _plotlyJsVersion = plotlyJsVersion;
         PluginPath = pluginPath;
     }
 
@@ -37,11 +33,6 @@ public sealed class ChartRenderer
     public Version? PluginFSharpCoreVersion { get; private init; }
 
     public string FigureJson(string specJson) => _figureJson(specJson);
-
-    /// <summary>plotly.js as bundled with Plotly.NET (≈3.6 MB, loaded once per notebook).</summary>
-    public string PlotlyJs() => _plotlyJs();
-
-    public string PlotlyJsVersion() => _plotlyJsVersion();
 
     /// <summary>plotly/ next to this library's dll, wherever it was loaded from (kernel #r, test host, CLI).</summary>
     internal static string DefaultPluginPath() =>
@@ -59,8 +50,6 @@ public sealed class ChartRenderer
         var fsharpCore = context.LoadFromAssemblyName(new AssemblyName("FSharp.Core"));
         return new ChartRenderer(
             Bind<Func<string, string>>(renderer, "FigureJson"),
-            Bind<Func<string>>(renderer, "PlotlyJs"),
-            Bind<Func<string>>(renderer, "PlotlyJsVersion"),
             pluginPath)
         {
             PluginFSharpCoreVersion = fsharpCore.GetName().Version,

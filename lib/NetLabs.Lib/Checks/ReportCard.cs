@@ -13,9 +13,9 @@ public sealed record CheckResult(string Name, bool Passed, string Hint, string D
 }
 
 /// <summary>
-/// A student's report card for one lab: one row per check. Its text form starts with one machine-readable line,
-/// <c>report card 01-web-server: 6 passed, 0 failed</c>, which <c>netlabs notebooks check</c> reads back from the
-/// executed notebooks.
+/// A student's report card for one lab: one row per check. Its text form starts with one summary line,
+/// <c>report card 01-web-server: 6 passed, 0 failed</c>. <c>netlabs notebooks check</c> never reads it back from a
+/// notebook (a student's code could print one): its judge makes its own card (see <c>Checks/Grading/</c>).
 /// </summary>
 public sealed class ReportCard(string lab, IReadOnlyList<CheckResult> results) : IHtmlDisplay
 {

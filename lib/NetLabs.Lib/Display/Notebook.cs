@@ -7,8 +7,8 @@ namespace NetLabs.Display;
 
 /// <summary>
 /// What a notebook calls once, right after referencing the library: registers the HTML formatter for
-/// <see cref="IHtmlDisplay"/> objects and loads plotly.js into the page (once, from the bundled copy, so charts
-/// work without internet). Only this class touches the kernel's formatting API; the kernel supplies that
+/// <see cref="IHtmlDisplay"/> objects and starts a new page for charts (the next chart brings plotly.js along, see
+/// <see cref="PlotlyJs"/>). Only this class touches the kernel's formatting API; the kernel supplies that
 /// assembly at run time.
 /// </summary>
 public static class Notebook
@@ -16,15 +16,28 @@ public static class Notebook
     private static int _initialized;
 
     /// <summary>
-    /// Call as the last expression of the setup cell: the returned HTML loads plotly.js and shows a short
-    /// environment summary (library, .NET, chart plug-in).
+    /// Call as the last expression of the setup cell: the returned table is a short environment summary
+    /// (library, .NET, chart plug-in).
     /// </summary>
-    public static Html Initialize()
+    public static HtmlTable Initialize()
     {
         if (Interlocked.Exchange(ref _initialized, 1) == 0)
             Formatter.Register<IHtmlDisplay>((value, writer) => writer.Write(value.ToHtml()), HtmlFormatter.MimeType);
-        var charts = ChartRenderer.Shared;
-        return new Html(PlotlyLoaderHtml(charts.PlotlyJs()) + Environment(charts).ToHtml());
+        PlotlyJs.ForgetPage();
+        var environment = Environment(ChartRenderer.Shared);
+        _ = Task.Run(WarmUpCharts);
+        return environment;
+    }
+
+    /// <summary>
+    /// Plotly.NET's first figure costs most of a second (JIT of F# code): build a throwaway one on a spare core while
+    /// the next cells run, so the notebook's first chart does not wait for it. A failure here shows again, with its
+    /// message, at the first real chart.
+    /// </summary>
+    private static void WarmUpCharts()
+    {
+        try { _ = new Chart("warm-up", Trace.Markers("", [0], [0])).ToFigureJson(); }
+        catch (Exception) { /* reported by the first real chart */ }
     }
 
     /// <summary>The environment this notebook runs in, as a small table.</summary>
@@ -37,7 +50,7 @@ public static class Notebook
             [".NET runtime", RuntimeInformation.FrameworkDescription],
             ["Operating system", RuntimeInformation.OSDescription],
             ["Kernel", KernelVersion() ?? "not inside .NET Interactive"],
-            ["Charts", $"Plotly.NET plug-in with FSharp.Core {charts.PluginFSharpCoreVersion}, plotly.js {charts.PlotlyJsVersion()} (offline)"],
+            ["Charts", $"Plotly.NET plug-in with FSharp.Core {charts.PluginFSharpCoreVersion}, plotly.js {PlotlyJs.Version} cartesian bundle (offline, comes with the first chart)"],
         ]);
     }
 
@@ -46,26 +59,4 @@ public static class Notebook
         AppDomain.CurrentDomain.GetAssemblies()
             .FirstOrDefault(a => a.GetName().Name == "Microsoft.DotNet.Interactive")?
             .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-
-    /// <summary>
-    /// A script that defines window.Plotly from the given plotly.js and then draws every chart that was waiting.
-    /// require.js (classic Jupyter) would capture plotly's UMD bundle as an AMD module, so define is hidden while it runs.
-    /// </summary>
-    internal static string PlotlyLoaderHtml(string plotlyJs) => $$"""
-        <script type="text/javascript">
-        (function () {
-          if (!window.Plotly) {
-            var savedDefine = window.define;
-            window.define = undefined;
-            try {
-        {{plotlyJs.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase)}}
-            } finally { window.define = savedDefine; }
-          }
-          var queue = window.netlabsPlotlyQueue || [];
-          window.netlabsPlotlyQueue = [];
-          queue.forEach(function (draw) { draw(); });
-        })();
-        </script>
-        """;
-
 }

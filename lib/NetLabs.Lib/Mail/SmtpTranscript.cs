@@ -16,7 +16,7 @@ public sealed record SmtpTranscriptEntry(SmtpParty Party, string Text, TimeSpan 
 
 /// <summary>
 /// The dialogue as "C:" / "S:" lines, the way RFC 5321 writes its examples. Credentials never get here: the
-/// client records AUTH arguments as "***". Shown in notebooks as a table; <see cref="ToMermaid"/> draws it.
+/// client records AUTH arguments as "***". Shown in notebooks as coloured lines; <see cref="ToSequenceDiagram"/> draws it.
 /// Thread-safe, so a server session and a test can read it while the dialogue goes on.
 /// </summary>
 public sealed class SmtpTranscript : IHtmlDisplay
@@ -79,37 +79,14 @@ public sealed class SmtpTranscript : IHtmlDisplay
         return transcript;
     }
 
-    /// <summary>A Mermaid <c>sequenceDiagram</c> of the dialogue (for a <c>#!mermaid</c> cell or any Mermaid renderer).</summary>
-    public string ToMermaid(string client = "Client", string server = "Server")
-    {
-        var text = new StringBuilder("sequenceDiagram\n");
-        text.Append("    participant C as ").Append(MermaidText(client)).Append('\n');
-        text.Append("    participant S as ").Append(MermaidText(server)).Append('\n');
-        foreach (var entry in Entries)
+    /// <summary>The dialogue as a sequence diagram: commands as arrows to the server, reply lines as dashed arrows back, notes across.</summary>
+    public SequenceDiagram ToSequenceDiagram(string client = "Client", string server = "Server") =>
+        new(Title, [client, server], Entries.Select(entry => entry.Party switch
         {
-            var line = entry.Party switch
-            {
-                SmtpParty.Client => "    C->>S: ",
-                SmtpParty.Server => "    S-->>C: ",
-                _ => "    Note over C,S: ",
-            };
-            text.Append(line).Append(MermaidText(entry.Text)).Append('\n');
-        }
-        return text.ToString();
-    }
-
-    /// <summary>Mermaid gives ';' '#' and a few others meaning: write them as entity codes, and keep lines short.</summary>
-    private static string MermaidText(string text)
-    {
-        if (text.Length > 80) text = text[..77] + "...";
-        var escaped = new StringBuilder();
-        foreach (var c in text)
-        {
-            if (c is ';' or '#' or '<' or '>' or ':' or '{' or '}' or '%' or '"' or '&' || c > 126) escaped.Append("#").Append((int)c).Append(';');
-            else escaped.Append(c);
-        }
-        return escaped.ToString();
-    }
+            SmtpParty.Client => SequenceStep.Message(client, server, entry.Text),
+            SmtpParty.Server => SequenceStep.Reply(server, client, entry.Text),
+            _ => SequenceStep.Note(entry.Text),
+        }));
 
     /// <summary>Two transcripts next to each other (ours and MailKit's), as an HTML table.</summary>
     public static HtmlTable SideBySide(SmtpTranscript left, SmtpTranscript right)

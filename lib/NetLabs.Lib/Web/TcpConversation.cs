@@ -96,10 +96,49 @@ public sealed class TcpConversation : IHtmlDisplay
         return rows;
     }
 
+    /// <summary>
+    /// The connection as a sequence diagram, client on the left, time downwards: the handshake's three segments, the
+    /// request and each recv() of the response with their first line and size, the FINs. Times are in <see cref="Rows"/>.
+    /// </summary>
+    public SequenceDiagram ToSequenceDiagram()
+    {
+        const string client = "client", server = "server";
+        var steps = new List<SequenceStep>();
+        foreach (var e in Events)
+        {
+            var at = e.At.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
+            switch (e.Step)
+            {
+                case TcpStep.Connected:
+                    steps.Add(SequenceStep.Message(client, server, "SYN"));
+                    steps.Add(SequenceStep.Reply(server, client, "SYN-ACK"));
+                    steps.Add(SequenceStep.Message(client, server, "ACK"));
+                    steps.Add(SequenceStep.Note($"{at}: connect() returned, the connection is open"));
+                    break;
+                case TcpStep.Sent:
+                    steps.Add(SequenceStep.Message(client, server, $"{e.FirstLine} ({e.Bytes} bytes)"));
+                    break;
+                case TcpStep.Received:
+                    steps.Add(SequenceStep.Reply(server, client, $"{e.FirstLine} ({e.Bytes} bytes)"));
+                    break;
+                case TcpStep.PeerClosed:
+                    steps.Add(SequenceStep.Reply(server, client, "FIN"));
+                    steps.Add(SequenceStep.Note($"{at}: the server closed its side (recv() returns 0)"));
+                    break;
+                case TcpStep.Closed:
+                    steps.Add(SequenceStep.Message(client, server, "FIN"));
+                    steps.Add(SequenceStep.Note($"{at}: close(): the client closed its side too"));
+                    break;
+            }
+        }
+        return new SequenceDiagram($"TCP connection {Client} ⇄ {Server}", [client, server], steps);
+    }
+
     private HtmlTable Table() => new($"TCP connection {Client} ⇄ {Server}, as the client's socket calls reported it",
         ["ms", $"client {Client}  ⇄  server {Server}", "what the socket call reported", "first line of the bytes"], Rows());
 
-    public string ToHtml() => Table().ToHtml();
+    /// <summary>The sequence diagram, then the table with the time of each socket call.</summary>
+    public string ToHtml() => ToSequenceDiagram().ToHtml() + Table().ToHtml();
 
     public override string ToString() => Table().ToString();
 

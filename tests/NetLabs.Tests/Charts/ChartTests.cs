@@ -47,7 +47,14 @@ public sealed class ChartTests
     [Fact]
     public void Html_draws_with_the_page_plotly_and_escapes_script_endings()
     {
-        var html = new Chart("</script><b>x", Trace.Lines("a", [1, 2], [3, 4])).ToHtml();
+        string html;
+        lock (PlotlyPage.Lock)
+        {
+            PlotlyJs.ForgetPage();
+            _ = PlotlyJs.LoaderForFirstChart();   // the page has plotly.js already: this is the chart's own markup
+            html = new Chart("</script><b>x", Trace.Lines("a", [1, 2], [3, 4])).ToHtml();
+        }
+        Assert.DoesNotMatch("<script[^>]*\\ssrc=", html);
         Assert.Contains("window.Plotly.newPlot", html);
         Assert.Contains("netlabsPlotlyQueue", html);
         Assert.DoesNotContain("</script><b>", html);
@@ -55,11 +62,55 @@ public sealed class ChartTests
     }
 
     [Fact]
-    public void Plotly_js_is_bundled_for_offline_use()
+    public void Plotly_js_is_the_embedded_cartesian_bundle_with_every_trace_type_the_charts_use()
     {
-        Assert.Equal("2.28.0", ChartRenderer.Shared.PlotlyJsVersion());
-        Assert.StartsWith("/**", ChartRenderer.Shared.PlotlyJs().TrimStart());
-        Assert.True(ChartRenderer.Shared.PlotlyJs().Length > 1_000_000);
+        Assert.Equal("2.30.1", PlotlyJs.Version);
+        Assert.InRange(PlotlyJs.Source.Length, 1_000_000, 1_400_000);
+        // Trace kinds "lines", "markers", "lines+markers" and "band" are scatter traces in the figure.
+        foreach (var type in new[] { "scatter", "bar", "box", "histogram" })
+            Assert.Contains($"moduleType:\"trace\",name:\"{type}\"", PlotlyJs.Source);
+        var figureTypes = new[]
+        {
+            Trace.Histogram("h", [1, 2]), Trace.Bars("b", ["x"], [1]), Trace.Box("x", [1, 2]), Trace.Lines("l", [1], [1]),
+            Trace.Markers("m", [1], [1]), Trace.LinesAndMarkers("lm", [1], [1]), Trace.Band("band", [1, 2], [1, 2], [0, 1], [2, 3]),
+        }.SelectMany(t => JsonNode.Parse(new Chart("t", t).ToFigureJson())!["data"]!.AsArray().Select(d => (string?)d!["type"])).Distinct();
+        Assert.All(figureTypes, type => Assert.Contains($"moduleType:\"trace\",name:\"{type}\"", PlotlyJs.Source));
+    }
+
+    [Fact]
+    public void Only_the_first_chart_of_a_page_carries_plotly_js_and_a_new_page_starts_over()
+    {
+        lock (PlotlyPage.Lock)
+        {
+            PlotlyJs.ForgetPage();
+            var first = new Chart("first", Trace.Lines("a", [1, 2], [3, 4])).ToHtml();
+            var second = new Chart("second", Trace.Lines("a", [1, 2], [3, 4])).ToHtml();
+            Assert.Contains(PlotlyJs.Version, first);
+            Assert.True(first.Length > 1_000_000);
+            Assert.True(second.Length < 10_000, $"second chart is {second.Length} characters");
+            Assert.DoesNotContain("window.define = undefined", second);
+            PlotlyJs.ForgetPage();
+            Assert.True(new Chart("third", Trace.Lines("a", [1, 2], [3, 4])).ToHtml().Length > 1_000_000);
+        }
+    }
+
+    [Fact]
+    public void Figures_carry_six_significant_digits()
+    {
+        var x = JsonNode.Parse(new Chart("rtt", Trace.Histogram("r", [0.12345678901234, 1234.5678901, 2])).ToFigureJson())!["data"]![0]!["x"]!;
+        Assert.Equal([0.123457, 1234.57, 2], x.AsArray().Select(v => (double)v!));
+    }
+
+    [Fact]
+    public void Figures_are_written_short_numbers_and_only_the_template_parts_they_use()
+    {
+        var json = new Chart("seq", Trace.Markers("rtt", [1, 2, 3], [0.5, 1, 1.5])).ToFigureJson();
+        Assert.Contains("\"x\":[1,2,3]", json);
+        var template = JsonNode.Parse(json)!["layout"]!["template"]!;
+        Assert.Equal(["scatter"], template["data"]!.AsObject().Select(d => d.Key));
+        Assert.NotNull(template["layout"]!["xaxis"]);   // the look of 2-D axes stays
+        Assert.Null(template["layout"]!["scene"]);       // 3-D defaults go
+        Assert.True(json.Length < 3_000, $"a three-point chart is {json.Length} characters");
     }
 
     [Fact]
@@ -76,4 +127,10 @@ public sealed class ChartTests
         var error = Assert.Throws<FileNotFoundException>(() => ChartRenderer.Load("/nonexistent/plotly/NetLabs.Charts.Plotly.dll"));
         Assert.Contains("dotnet build", error.Message);
     }
+}
+
+/// <summary>Tests that draw charts take turns: "first chart of the page" is process-wide state.</summary>
+internal static class PlotlyPage
+{
+    public static readonly object Lock = new();
 }

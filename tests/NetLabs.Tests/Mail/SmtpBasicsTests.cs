@@ -48,15 +48,18 @@ public class SmtpBasicsTests
     }
 
     [Fact]
-    public void Mermaid_diagram_escapes_special_characters()
+    public void Sequence_diagram_has_an_arrow_per_line_and_escapes_markup()
     {
         var transcript = new SmtpTranscript();
         transcript.Client("MAIL FROM:<a@b>");
         transcript.Server(new SmtpReply(250, "OK; fine #1"));
-        var mermaid = transcript.ToMermaid();
-        Assert.StartsWith("sequenceDiagram\n", mermaid);
-        Assert.Contains("C->>S: MAIL FROM#58;#60;a@b#62;", mermaid);
-        Assert.Contains("S-->>C: 250 OK#59; fine #35;1", mermaid);
+        transcript.Note("TLS started");
+        var diagram = transcript.ToSequenceDiagram("Our client", "Local server");
+        Assert.Equal(["Our client -> Local server: MAIL FROM:<a@b>", "Local server --> Our client: 250 OK; fine #1", "  [TLS started]"],
+            diagram.Steps.Select(s => s.ToString()));
+        var svg = diagram.ToSvg();
+        Assert.Contains("MAIL FROM:&lt;a@b&gt;", svg);
+        Assert.DoesNotContain("<a@b>", svg);
     }
 
     [Fact]

@@ -21,6 +21,43 @@ public sealed class NotebookTests(RealKernel kernel)
         Assert.True(run.Succeeded, run.Describe());
     }
 
+    /// <summary>What a student uploads when they hand in an executed lab: 1.5 MB at most (plotly.js included).</summary>
+    private const long MaxExecutedNotebookBytes = 1_500_000;
+
+    [Theory]
+    [MemberData(nameof(LabNotebooks))]
+    public async Task Executed_notebook_is_light_to_save_and_carries_plotly_js_once_at_most(string notebook)
+    {
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, notebook));
+        Assert.True(run.Succeeded, run.Describe());
+        var bytes = new FileInfo(run.ExecutedNotebook!).Length;
+        Assert.True(bytes <= MaxExecutedNotebookBytes, $"{notebook} executed is {bytes:N0} bytes, more than {MaxExecutedNotebookBytes:N0}");
+        var text = await File.ReadAllTextAsync(run.ExecutedNotebook!);
+        var copies = CountOf(text, PlotlyJsHeader);
+        var charts = CountOf(text, "Plotly.newPlot");
+        Assert.Equal(charts > 0 ? 1 : 0, copies);
+    }
+
+    [Fact]
+    public async Task A_notebook_without_charts_carries_no_plotly_js()
+    {
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, "03-smtp.ipynb"));
+        Assert.True(run.Succeeded, run.Describe());
+        var text = await File.ReadAllTextAsync(run.ExecutedNotebook!);
+        Assert.DoesNotContain(PlotlyJsHeader, text);
+        Assert.DoesNotContain("Plotly.newPlot", text);
+        Assert.True(new FileInfo(run.ExecutedNotebook!).Length < 200_000);
+    }
+
+    private const string PlotlyJsHeader = "* plotly.js (cartesian - minified)";
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
     [Fact]
     public async Task A_deliberately_broken_cell_fails_the_run_and_is_named()
     {
@@ -46,31 +83,64 @@ public sealed class NotebookTests(RealKernel kernel)
         }
     }
 
-    [SkippableFact]
-    public async Task Executed_getting_started_draws_its_chart_offline_in_chromium()
+    [SkippableTheory]
+    [InlineData("00-getting-started.ipynb")]
+    [InlineData("01-web-server.ipynb")]
+    [InlineData("02-udp-pinger.ipynb")]
+    public async Task Executed_notebook_draws_every_chart_offline_in_chromium(string notebook)
     {
         var chromium = ExternalProcess.Require("chromium", "chromium");
-        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, "00-getting-started.ipynb"));
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, notebook));
         Assert.True(run.Succeeded, run.Describe());
         var html = await File.ReadAllTextAsync(run.ExecutedHtml!);
         Assert.DoesNotMatch("<script[^>]*\\ssrc=", html);   // nothing is fetched: plotly.js is inline, once
         Assert.DoesNotContain("requirejs.config", html);
-        Assert.Contains("Plotly.newPlot", html);
+        var charts = CountOf(html, "Plotly.newPlot");
+        Assert.True(charts > 0, $"{notebook} draws no chart");
 
+        var dom = await DumpDomOfflineAsync(chromium, run.ExecutedHtml!);
+        Assert.DoesNotContain("netlabs-chart-pending", dom);                        // no chart is left waiting for plotly.js
+        Assert.True(CountOf(dom, "class=\"main-svg\"") >= charts, "every chart div holds plotly's SVG");
+        Assert.Contains("class=\"point\"", dom);                                   // with bars or markers in it
+    }
+
+    [SkippableFact]
+    public async Task Executed_smtp_notebook_draws_its_sequence_diagram_offline_in_chromium()
+    {
+        var chromium = ExternalProcess.Require("chromium", "chromium");
+        var run = await kernel.RunAsync(Path.Combine(RepoPaths.Notebooks, "03-smtp.ipynb"));
+        Assert.True(run.Succeeded, run.Describe());
+        var html = await File.ReadAllTextAsync(run.ExecutedHtml!);
+        Assert.DoesNotContain("mermaid", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("#58;", html);
+
+        var dom = await DumpDomOfflineAsync(chromium, run.ExecutedHtml!);
+        var diagram = System.Text.RegularExpressions.Regex.Match(dom, "<svg[^>]*class=\"netlabs-sequence\".*?</svg>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(diagram.Success, "the page has no sequence diagram");
+        var svg = System.Xml.Linq.XElement.Parse(diagram.Value);   // the browser kept it as well-formed SVG
+        System.Xml.Linq.XNamespace ns = "http://www.w3.org/2000/svg";
+        var arrows = svg.Descendants(ns + "line").Where(l => (string?)l.Attribute("class") == "arrow").ToList();
+        Assert.True(arrows.Count >= 8, $"{arrows.Count} arrows");   // EHLO, MAIL, RCPT, DATA, the message, QUIT and their replies
+        var labels = svg.Descendants(ns + "text").Select(t => t.Value).ToList();
+        Assert.Contains(labels, l => l.StartsWith("EHLO", StringComparison.Ordinal));
+        Assert.Contains(labels, l => l.StartsWith("MAIL FROM:<alice@netlabs.test>", StringComparison.Ordinal));
+        Assert.Contains(labels, l => l.StartsWith("221", StringComparison.Ordinal));
+    }
+
+    /// <summary>The page as headless Chromium has it after its scripts ran, with no name resolving (nothing from the internet).</summary>
+    private static async Task<string> DumpDomOfflineAsync(string chromium, string page)
+    {
         var profile = Directory.CreateTempSubdirectory("netlabs-chromium-");
         try
         {
-            // No name resolves: anything the page tried to fetch from the internet would fail.
             var dom = await ExternalProcess.RunAsync(chromium,
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", $"--user-data-dir={profile.FullName}", "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--virtual-time-budget=10000", "--dump-dom", new Uri(run.ExecutedHtml!).AbsoluteUri,
+                "--virtual-time-budget=10000", "--dump-dom", new Uri(page).AbsoluteUri,
             ], TimeSpan.FromSeconds(90));
             Assert.False(dom.TimedOut, dom.ToString());
-            Assert.Contains("class=\"main-svg\"", dom.StandardOutput);           // plotly drew an SVG
-            Assert.Contains("class=\"point\"", dom.StandardOutput);              // with histogram bars in it
-            Assert.DoesNotContain("netlabs-chart-pending", dom.StandardOutput);  // and no chart is left waiting
+            return dom.StandardOutput;
         }
         finally
         {

@@ -6,27 +6,18 @@ using NetLabs.Tests.Support;
 namespace NetLabs.Tests.Student;
 
 /// <summary>
-/// The student notebooks in the real .NET Interactive kernel: with the reference solutions injected, every check
-/// passes and no cell errors; as handed out (gaps empty), the report card shows only failures, still with no cell
-/// error. And <c>netlabs notebooks check</c> over a folder of submissions prints the table.
+/// The student notebooks in the real .NET Interactive kernel, graded by <c>netlabs notebooks check</c> as a teacher
+/// would: with the reference solutions every check passes; a stub gets nothing however the submission is forged
+/// (a printed or displayed summary line, a deleted or rewritten check cell), a gap cannot read the solutions or the
+/// other submissions nor write outside its scratch copy, and a submission that cannot be graded is one line.
 /// </summary>
 [Collection(RealKernel.Collection)]
 public sealed class StudentNotebookTests(RealKernel kernel)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(6);
     private static string StudentFolder => Path.Combine(RepoPaths.Notebooks, "student");
     private static string Solutions => Path.Combine(StudentFolder, "solutions");
-
-    public static TheoryData<string, bool> Runs()
-    {
-        var runs = new TheoryData<string, bool>();
-        foreach (var notebook in NotebookFiles.In(Path.Combine(RepoPaths.Notebooks, "student")).Select(Path.GetFileName))
-        {
-            runs.Add(notebook!, true);
-            runs.Add(notebook!, false);
-        }
-        return runs;
-    }
+    private const string Forged = "report card 03-smtp: 5 passed, 0 failed";
 
     [Fact]
     public void Every_lab_has_a_student_notebook_whose_gaps_all_have_solutions()
@@ -46,77 +37,221 @@ public sealed class StudentNotebookTests(RealKernel kernel)
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Runs))]
-    public async Task Student_notebook_gives_a_report_card_and_never_an_error_cell(string notebook, bool solved)
-    {
-        var output = Path.Combine(kernel.OutputDirectory, solved ? "student-solved" : "student-as-handed-out");
-        var check = await kernel.Serialized(() => StudentNotebooks.CheckAsync(new NotebookRunner(Timeout), Path.Combine(StudentFolder, notebook),
-            StudentFolder, solved ? Solutions : null, output, CancellationToken.None));
-        var described = $"{check} (executed copy in {output})";
-        Assert.False(check.CouldNotRun, described);
-        Assert.Equal(0, check.Errors);
-        Assert.Equal(Path.GetFileNameWithoutExtension(notebook), check.Lab);
-        if (solved)
-        {
-            Assert.True(check.Passed >= 4 && check.Failed == 0, described);
-        }
-        else
-        {
-            Assert.True(check.Passed == 0 && check.Failed >= 4, described);
-        }
-        Assert.Empty(Directory.GetFiles(StudentFolder, ".check-*"));   // the scratch copy is gone
-    }
-
     [Fact]
-    public async Task Check_command_prints_one_row_per_submission()
+    public void Graded_notebook_takes_only_the_gap_from_a_submission()
     {
-        // A class of two: Alice filled the gap (with the reference solution), Bob handed it in untouched.
-        var submissions = Directory.CreateTempSubdirectory("netlabs-submissions-");
-        var output = Directory.CreateTempSubdirectory("netlabs-checked-");
+        var folder = Directory.CreateTempSubdirectory("netlabs-submission-");
         try
         {
-            var handedOut = Path.Combine(StudentFolder, "03-smtp.ipynb");
-            var alice = JsonNode.Parse(File.ReadAllText(handedOut))!;
-            StudentNotebooks.InjectSolutions(alice, Solutions);
-            File.WriteAllText(Path.Combine(submissions.FullName, "alice-03-smtp.ipynb"), alice.ToJsonString());
-            File.Copy(handedOut, Path.Combine(submissions.FullName, "bob-03-smtp.ipynb"));
+            var submitted = HandedOut("03-smtp");
+            var cells = submitted["cells"]!.AsArray();
+            Cell(submitted, "// ✏️ STUDENT GAP")["source"] = "// ✏️ STUDENT GAP: smtp-dialogue\n// mine\n";
+            cells.Remove(Cell(submitted, "// ✅ CHECK"));
+            cells.Add(Code($"Console.WriteLine(\"{Forged}\");"));
+            Cell(submitted, "using System.Text;")["source"] = "Console.WriteLine(\"edited setup\");";
+            var path = Path.Combine(folder.FullName, "mallory.ipynb");
+            File.WriteAllText(path, submitted.ToJsonString());
 
-            var run = await kernel.Serialized(() => ExternalProcess.RunAsync("dotnet",
-                NetlabsTool.Arguments("notebooks", "check", submissions.FullName, "--out", output.FullName), Timeout, workingDirectory: RepoPaths.Root));
-            Assert.True(run.ExitCode == 0, run.ToString());
-            var lines = run.StandardOutput.Split('\n').Select(l => l.TrimEnd()).ToList();
-            var header = lines.FindIndex(l => l.StartsWith("notebook", StringComparison.Ordinal));
-            Assert.True(header >= 0, run.ToString());
-            Assert.Matches(@"^notebook\s+lab\s+passed\s+failed\s+errors\s+time$", lines[header]);
-            Assert.Matches(@"^alice-03-smtp\.ipynb\s+03-smtp\s+5\s+0\s+0\s+\d+\.\d s$", lines[header + 1]);
-            Assert.Matches(@"^bob-03-smtp\.ipynb\s+03-smtp\s+0\s+5\s+0\s+\d+\.\d s$", lines[header + 2]);
-            Assert.True(File.Exists(Path.Combine(output.FullName, "alice-03-smtp.html")));
-            Assert.Empty(Directory.GetFiles(StudentFolder, ".check-*"));
+            var (graded, problem) = Submission.Prepare(path, StudentFolder, null, null);
+            Assert.Null(problem);
+            Assert.Equal("03-smtp", graded!.Lab);
+            var repository = HandedOut("03-smtp")["cells"]!.AsArray();
+            var result = graded.Notebook["cells"]!.AsArray();
+            Assert.Equal(repository.Count, result.Count);
+            for (var i = 0; i < result.Count; i++)
+            {
+                var source = NotebookHtml.Text(result[i]!["source"]);
+                var original = NotebookHtml.Text(repository[i]!["source"]);
+                if (original.StartsWith("// ✏️ STUDENT GAP", StringComparison.Ordinal)) Assert.Equal("// ✏️ STUDENT GAP: smtp-dialogue\n// mine\n", source);
+                else if (original.StartsWith("// ✅ CHECK", StringComparison.Ordinal)) Assert.Equal("// ✅ CHECK: smtp-dialogue\nawait NetLabs.Checks.Grading.StudentHost.ServeAsync(SendMail)", source);
+                else Assert.Equal(original, source);
+            }
+            Assert.DoesNotContain(Forged, graded.Notebook.ToJsonString());
         }
         finally
         {
-            submissions.Delete(recursive: true);
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Reference_solutions_get_full_marks_in_every_lab()
+    {
+        var output = Directory.CreateTempSubdirectory("netlabs-checked-");
+        try
+        {
+            var run = await kernel.Serialized(() => ExternalProcess.RunAsync("dotnet",
+                NetlabsTool.Arguments("notebooks", "check", StudentFolder, "--solutions", Solutions, "--out", output.FullName), Timeout, workingDirectory: RepoPaths.Root));
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var rows = Rows(run.StandardOutput);
+            Assert.Matches(@"^01-web-server\.ipynb\s+01-web-server\s+6\s+0\s+0\s+\d+\.\d s$", rows["01-web-server.ipynb"]);
+            Assert.Matches(@"^02-udp-pinger\.ipynb\s+02-udp-pinger\s+4\s+0\s+0\s+\d+\.\d s$", rows["02-udp-pinger.ipynb"]);
+            Assert.Matches(@"^03-smtp\.ipynb\s+03-smtp\s+5\s+0\s+0\s+\d+\.\d s$", rows["03-smtp.ipynb"]);
+            // The executed copy shows the judge's card, for the teacher to read.
+            Assert.Contains("report card 03-smtp: 5 passed, 0 failed", File.ReadAllText(Path.Combine(output.FullName, "03-smtp.ipynb")));
+            Assert.True(File.Exists(Path.Combine(output.FullName, "03-smtp.html")));
+        }
+        finally
+        {
             output.Delete(recursive: true);
         }
     }
 
     [Fact]
-    public async Task Check_command_fails_only_when_a_notebook_cannot_be_run()
+    public async Task Forged_and_broken_submissions_get_their_true_grade_in_one_run()
     {
+        var submissions = Directory.CreateTempSubdirectory("netlabs-submissions-");
+        var output = Directory.CreateTempSubdirectory("netlabs-checked-");
+        var outsideTmp = Path.Combine(Path.GetTempPath(), $"netlabs-written-by-a-gap-{Guid.NewGuid():N}");
+        string[] outside = [Path.Combine(submissions.FullName, "written-by-a-gap"), Path.Combine(StudentFolder, "written-by-a-gap"), Path.Combine(output.FullName, "written-by-a-gap"), outsideTmp];
+        try
+        {
+            void Submit(string name, JsonNode notebook) => File.WriteAllText(Path.Combine(submissions.FullName, name), notebook.ToJsonString());
+            JsonNode WithGapTail(string tail)
+            {
+                var notebook = HandedOut("03-smtp");
+                var gap = Cell(notebook, "// ✏️ STUDENT GAP");
+                gap["source"] = NotebookHtml.Text(gap["source"]) + "\n" + tail;
+                return notebook;
+            }
+
+            Submit("printed-line.ipynb", WithGapTail($"Console.WriteLine(\"{Forged}\");"));
+            Submit("displayed-html.ipynb", WithGapTail(
+                "new NetLabs.Checks.ReportCard(\"03-smtp\", Enumerable.Range(1, 5).Select(i => new NetLabs.Checks.CheckResult($\"check {i}\", true, \"\", \"ok\", TimeSpan.Zero)).ToList())"));
+            var deleted = HandedOut("03-smtp");
+            deleted["cells"]!.AsArray().Remove(Cell(deleted, "// ✅ CHECK"));
+            deleted["cells"]!.AsArray().Add(Code($"Console.WriteLine(\"{Forged}\");"));
+            Submit("deleted-check.ipynb", deleted);
+            var rewritten = HandedOut("03-smtp");
+            Cell(rewritten, "// ✅ CHECK")["source"] = $"// ✅ CHECK: smtp-dialogue\n\"<p>{Forged}</p>\"";
+            Submit("rewritten-check.ipynb", rewritten);
+            var solution = Path.Combine(Solutions, "03-smtp.smtp-dialogue.csx");
+            // One gap tries both escapes: read the solutions and another submission, write outside its scratch copy.
+            var reads = new[] { "../solutions/03-smtp.smtp-dialogue.csx", "solutions/03-smtp.smtp-dialogue.csx", solution, Path.Combine(submissions.FullName, "printed-line.ipynb") }
+                .Select(p => $"try {{ Console.WriteLine(\"LEAKED \" + System.IO.File.ReadAllText({Literal(p)}).Length); }} catch (Exception e) {{ Console.WriteLine(\"read refused: \" + e.GetType().Name); }}");
+            var writes = outside.Select(p => $"try {{ System.IO.File.WriteAllText({Literal(p)}, \"x\"); Console.WriteLine(\"wrote {Literal(p)[1..^1]}\"); }} catch (Exception e) {{ Console.WriteLine(\"write refused: \" + e.GetType().Name); }}");
+            Submit("escapes.ipynb", WithGapTail(string.Join("\n", reads.Concat(writes))));
+            File.WriteAllText(Path.Combine(submissions.FullName, "not-a-notebook.ipynb"), "{ this is no notebook");
+            var noGap = HandedOut("03-smtp");
+            Cell(noGap, "// ✏️ STUDENT GAP")["source"] = "async Task<SmtpReply> SendMail() => throw new Exception();";
+            Submit("no-gap.ipynb", noGap);
+            var twoGaps = HandedOut("03-smtp");
+            twoGaps["cells"]!.AsArray().Add(Cell(twoGaps, "// ✏️ STUDENT GAP").DeepClone());
+            Submit("two-gaps.ipynb", twoGaps);
+            Submit("other-lab.ipynb", HandedOut("01-web-server"));
+
+            var run = await kernel.Serialized(() => ExternalProcess.RunAsync("dotnet",
+                NetlabsTool.Arguments("notebooks", "check", submissions.FullName, "--lab", "03-smtp", "--out", output.FullName), Timeout, workingDirectory: RepoPaths.Root));
+            Assert.True(run.ExitCode == 1, run.ToString());   // some could not be graded
+            var rows = Rows(run.StandardOutput);
+            foreach (var forged in new[] { "printed-line", "displayed-html", "deleted-check", "rewritten-check", "escapes" })
+                Assert.Matches($@"^{forged}\.ipynb\s+03-smtp\s+0\s+5\s+0\s+\d+\.\d s$", rows[forged + ".ipynb"]);
+            Assert.Matches(@"^not-a-notebook\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  not a notebook that can be read", rows["not-a-notebook.ipynb"]);
+            Assert.Matches(@"^no-gap\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  no gap", rows["no-gap.ipynb"]);
+            Assert.Matches(@"^two-gaps\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  2 copies of the gap 'smtp-dialogue'", rows["two-gaps.ipynb"]);
+            Assert.Matches(@"^other-lab\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  not for lab 03-smtp", rows["other-lab.ipynb"]);
+
+            // The gaps' attempts ran, and were refused: nothing read, nothing written outside the scratch copy.
+            var escapes = Printed(Path.Combine(output.FullName, "escapes.ipynb"));
+            Assert.DoesNotContain("LEAKED", escapes);
+            Assert.Contains("read refused", escapes);
+            Assert.Contains("write refused", escapes);
+            Assert.All(outside, p => Assert.False(File.Exists(p), $"a gap wrote {p}\n{escapes}"));
+            Assert.Contains("report card 03-smtp: 0 passed, 5 failed", File.ReadAllText(Path.Combine(output.FullName, "printed-line.ipynb")));
+        }
+        finally
+        {
+            submissions.Delete(recursive: true);
+            output.Delete(recursive: true);
+            foreach (var path in outside.Where(File.Exists)) File.Delete(path);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Check_stops_on_Ctrl_C_with_the_processes_it_started()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "finds the child processes in /proc");
         var submissions = Directory.CreateTempSubdirectory("netlabs-submissions-");
         try
         {
-            File.WriteAllText(Path.Combine(submissions.FullName, "broken.ipynb"), "{ this is no notebook");
-            var run = await ExternalProcess.RunAsync("dotnet", NetlabsTool.Arguments("notebooks", "check", submissions.FullName, "--out", Path.Combine(submissions.FullName, "out")),
-                TimeSpan.FromMinutes(2), workingDirectory: RepoPaths.Root);
-            Assert.Equal(1, run.ExitCode);
-            Assert.Contains("broken.ipynb", run.StandardOutput);
-            Assert.Contains("not a notebook that can be read", run.StandardOutput);
+            File.Copy(Path.Combine(StudentFolder, "03-smtp.ipynb"), Path.Combine(submissions.FullName, "bob.ipynb"));
+            await kernel.Serialized(async () =>
+            {
+                await using var check = NetlabsTool.Start("notebooks", "check", submissions.FullName, "--out", Path.Combine(submissions.FullName, "out"));
+                // Interrupted once the kernel runs: the judge and the kernel are the processes to stop.
+                var started = await Poll.UntilAsync(() => Descendants(check.Id).Any(p => CommandLine(p).Contains("dotnet-repl", StringComparison.Ordinal)), Timeout);
+                Assert.True(started, check.Output);
+                var children = Descendants(check.Id);
+                // SIGTERM takes Ctrl+C's path (a test host may have inherited SIGINT as ignored).
+                var exitCode = await check.SignalAsync(TimeSpan.FromSeconds(60), "TERM");
+                Assert.True(exitCode == 130, $"exit code {exitCode}\n{check.Output}");
+                Assert.Single(check.Output.Split('\n'), l => l.StartsWith("netlabs:", StringComparison.Ordinal));
+                Assert.Contains("netlabs: interrupted", check.Output);
+                Assert.True(await Poll.UntilAsync(() => children.All(p => !File.Exists($"/proc/{p}/cmdline") || CommandLine(p).Length == 0), TimeSpan.FromSeconds(10)),
+                    $"still running: {string.Join(", ", children.Where(p => File.Exists($"/proc/{p}/cmdline")).Select(CommandLine))}");
+                return 0;
+            });
         }
         finally
         {
             submissions.Delete(recursive: true);
         }
     }
+
+    /// <summary>Every process below <paramref name="parent"/> (from /proc/*/stat).</summary>
+    private static List<int> Descendants(int parent)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var folder in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(folder), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(folder, "stat"));
+                parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+            }
+            catch (IOException) { }
+        }
+        var found = new List<int>();
+        var frontier = new Queue<int>([parent]);
+        while (frontier.TryDequeue(out var next))
+            foreach (var child in parents.Where(p => p.Value == next).Select(p => p.Key))
+            {
+                found.Add(child);
+                frontier.Enqueue(child);
+            }
+        return found;
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return ""; }
+    }
+
+    /// <summary>The table's rows by notebook name (the line after "notebook  lab  passed …" onwards).</summary>
+    private static Dictionary<string, string> Rows(string output)
+    {
+        var lines = output.Split('\n').Select(l => l.TrimEnd()).ToList();
+        var header = lines.FindIndex(l => l.StartsWith("notebook ", StringComparison.Ordinal));
+        Assert.True(header >= 0, output);
+        Assert.Matches(@"^notebook\s+lab\s+passed\s+failed\s+errors\s+time$", lines[header]);
+        return lines.Skip(header + 1).TakeWhile(l => l.Length > 0).ToDictionary(l => l.Split(' ')[0]);
+    }
+
+    /// <summary>What the cells of an executed notebook printed (their stream outputs), not their source.</summary>
+    private static string Printed(string executed) => string.Concat(JsonNode.Parse(File.ReadAllText(executed))!["cells"]!.AsArray()
+        .SelectMany(c => c!["outputs"]?.AsArray() ?? []).Where(o => (string?)o!["output_type"] == "stream").Select(o => NotebookHtml.Text(o!["text"])));
+
+    private static JsonNode HandedOut(string lab) => JsonNode.Parse(File.ReadAllText(Path.Combine(StudentFolder, lab + ".ipynb")))!;
+
+    private static JsonObject Cell(JsonNode notebook, string start) =>
+        notebook["cells"]!.AsArray().OfType<JsonObject>().Single(c => NotebookHtml.Text(c["source"]).TrimStart().StartsWith(start, StringComparison.Ordinal));
+
+    private static JsonObject Code(string source) => new()
+    {
+        ["cell_type"] = "code", ["execution_count"] = null, ["metadata"] = new JsonObject(), ["outputs"] = new JsonArray(), ["source"] = source,
+    };
+
+    private static string Literal(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 }

@@ -29,6 +29,11 @@ public sealed class TcpConversationTests
         var html = exchange.Tcp.ToHtml();
         foreach (var segment in new[] { "SYN", "SYN-ACK", "ACK", "data", "FIN" }) Assert.Contains(segment, html);
         Assert.Contains($"server 127.0.0.1:{server.Port}", exchange.Tcp.ToString());
+        var diagram = exchange.Tcp.ToSequenceDiagram();
+        Assert.Equal(["SYN", "SYN-ACK", "ACK"], diagram.Steps.Where(s => s.Kind != NetLabs.Display.SequenceStepKind.Note).Take(3).Select(s => s.Label));
+        Assert.StartsWith("GET /hello.txt HTTP/1.1", diagram.Steps.First(s => s.Label.StartsWith("GET", StringComparison.Ordinal)).Label);
+        Assert.Equal(("server", "client", "FIN"), diagram.Steps.Where(s => s.Label == "FIN").Select(s => (s.From, s.To, s.Label)).First());
+        Assert.Contains("<svg", html);
     }
 
     [Fact]
