@@ -192,6 +192,19 @@ public sealed class WebStudentCheckTests
     }
 
     [Fact]
+    public async Task A_handlers_own_TimeoutException_is_reported_as_its_own_not_as_the_checks_timeout()
+    {
+        // The student's WaitAsync gives up after 0.3 s: the card names the student's exception, not an endless loop.
+        var card = await RowsAsync(async connection =>
+        {
+            await Task.Delay(300);
+            throw new TimeoutException("The operation has timed out.");
+        }, "200 and the exact bytes");
+        AssertFailed(card, "200 and the exact bytes", "your handler threw TimeoutException");
+        Assert.DoesNotContain("gave up", Row(card, "200").Detail);
+    }
+
+    [Fact]
     public async Task A_handler_that_never_answers_HEAD_is_not_said_to_stay_open_after_an_answer()
     {
         var get = Handler(ReadHeadAsync, Inside);
