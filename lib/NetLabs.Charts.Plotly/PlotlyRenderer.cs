@@ -36,6 +36,7 @@ public static class PlotlyRenderer
         layout.Remove("width");
         layout["autosize"] = true;
         if (spec.BarMode is { } barMode) layout["barmode"] = barMode;
+        if (spec.YLog) LogAxis(layout["yaxis"]!.AsObject(), spec.Traces.SelectMany(t => t.Y ?? []));
         TrimTemplate(layout, figure["data"]!.AsArray().Select(t => (string?)t!["type"]).OfType<string>().ToHashSet());
         return Compact(figure).ToJsonString();
     }
@@ -80,6 +81,19 @@ public static class PlotlyRenderer
             }
             else if (child is not null) pending.Push(child);
         }
+    }
+
+    /// <summary>
+    /// A log axis with a tick at each power of ten only (1, 10, 100, 1000), starting at the power of ten below the
+    /// smallest value: bars then grow from a round number, not from wherever plotly's automatic range begins.
+    /// </summary>
+    private static void LogAxis(JsonObject axis, IEnumerable<double> values)
+    {
+        axis["type"] = "log";
+        axis["dtick"] = 1;
+        var positive = values.Where(v => v > 0 && double.IsFinite(v)).ToList();
+        if (positive.Count > 0)
+            axis["range"] = new JsonArray(Math.Floor(Math.Log10(positive.Min())), Math.Log10(positive.Max()) + 0.1);
     }
 
     private static JsonObject Axis(JsonNode? existing, string? title)
@@ -193,7 +207,7 @@ public static class PlotlyRenderer
     }
 
     private sealed record ChartSpec(string Title, string? XTitle, string? YTitle, int Height, string? BarMode, TraceSpec[] Traces,
-        bool XIntegers = false, StyleSpec[]? Styles = null);
+        bool XIntegers = false, StyleSpec[]? Styles = null, bool YLog = false);
 
     private sealed record StyleSpec(string? Symbol, int? MarkerSize, string? Dash);
 

@@ -75,13 +75,18 @@ public sealed class Chart : IHtmlDisplay
     public string? BarMode { get; init; }
     /// <summary>The x axis counts things (sequence numbers): ticks on whole numbers only, never at 1.5.</summary>
     public bool XIntegers { get; init; }
+    /// <summary>
+    /// A logarithmic y axis: each power of ten gets the same height, so 3 ms and 1.5 s are both readable in one chart
+    /// (on a linear axis the 3 ms bar is invisible). Say so in <see cref="YTitle"/>.
+    /// </summary>
+    public bool YLog { get; init; }
     public IReadOnlyList<Trace> Traces { get; }
 
     /// <summary>The specification handed to the Plotly.NET plug-in (JSON of BCL types only).</summary>
     internal string ToSpecJson() => JsonSerializer.Serialize(new
     {
         XIntegers, Styles = Traces.Select(t => new { t.Symbol, t.MarkerSize, t.Dash }),
-        Title, XTitle, YTitle, Height, BarMode,
+        Title, XTitle, YTitle, Height, BarMode, YLog,
         Traces = Traces.Select(t => new
         {
             t.Kind, t.Name, X = Shown(t.X), t.XLabels, Y = Shown(t.Y), Upper = Shown(t.Upper), Lower = Shown(t.Lower), t.Opacity, t.Bins,

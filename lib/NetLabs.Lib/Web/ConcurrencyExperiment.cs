@@ -66,13 +66,18 @@ public static class ConcurrencyExperiment
         return new ConcurrencyRun(serverLabel, await Task.WhenAll(tasks).ConfigureAwait(false));
     }
 
-    /// <summary>Grouped bars: for each client, how long it waited for its page, one colour per server.</summary>
-    public static Chart CompletionChart(params ConcurrencyRun[] runs) =>
-        new("Time until each client has its page", runs.Select(run =>
-            Charts.Trace.Bars(run.Server, run.Clients.Select(c => c.Label), run.Clients.Select(c => c.Duration.TotalSeconds))))
+    /// <summary>
+    /// Grouped bars: for each client, how long it waited for its page, one colour per server. Milliseconds on a
+    /// logarithmic axis: a concurrent server's quick clients (a few ms) and a slow one (seconds) are both visible.
+    /// Each experiment gets its own <paramref name="title"/>.
+    /// </summary>
+    public static Chart CompletionChart(string title, params ConcurrencyRun[] runs) =>
+        new(title, runs.Select(run =>
+            Charts.Trace.Bars(run.Server, run.Clients.Select(c => c.Label), run.Clients.Select(c => Math.Max(c.Duration.TotalMilliseconds, 0.01)))))  // a log axis has no 0
         {
             XTitle = "client",
-            YTitle = "seconds until its page arrived",
+            YTitle = "ms until its page arrived (log scale)",
             BarMode = "group",
+            YLog = true,
         };
 }

@@ -14,8 +14,9 @@ public sealed class HttpExchange : IHtmlDisplay
 {
     private const int TranscriptBodyBytes = 4000;
 
-    internal HttpExchange(string host, int port, byte[] request, ParsedResponse response, TimeSpan connected, TimeSpan elapsed)
+    internal HttpExchange(string host, int port, byte[] request, ParsedResponse response, TimeSpan connected, TimeSpan elapsed, TcpConversation tcp)
     {
+        Tcp = tcp;
         Host = host;
         Port = port;
         RequestBytes = request;
@@ -34,6 +35,11 @@ public sealed class HttpExchange : IHtmlDisplay
     }
 
     public string Host { get; }
+    /// <summary>
+    /// The TCP connection the exchange travelled on, as the client's socket calls reported it (handshake, sends, recvs,
+    /// FINs); on a kept-alive connection it also holds the other exchanges.
+    /// </summary>
+    public TcpConversation Tcp { get; }
     public int Port { get; }
     /// <summary>Exactly the bytes sent.</summary>
     public byte[] RequestBytes { get; }

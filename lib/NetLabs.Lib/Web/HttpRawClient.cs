@@ -123,7 +123,7 @@ public static class HttpRawClient
 public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly Stopwatch _clock;
     private readonly TimeSpan _connectTime;
     private byte[] _leftover = [];
@@ -134,17 +134,24 @@ public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
         Host = host;
         Port = port;
         _tcp = tcp;
-        _stream = tcp.GetStream();
         _clock = clock;
         _connectTime = clock.Elapsed;
+        Tcp = new TcpConversation(clock, LocalEndPoint, Shown(tcp.Client.RemoteEndPoint));
+        Tcp.Record(TcpStep.Connected);
+        _stream = new RecordingStream(tcp.GetStream(), Tcp);
     }
 
     public string Host { get; }
     public int Port { get; }
     /// <summary>Our side of the connection ("127.0.0.1:50312"): the server's access log shows it as the client.</summary>
-    public string LocalEndPoint => _tcp.Client.LocalEndPoint is IPEndPoint local
-        ? new IPEndPoint(local.Address.IsIPv4MappedToIPv6 ? local.Address.MapToIPv4() : local.Address, local.Port).ToString()
+    public string LocalEndPoint => Shown(_tcp.Client.LocalEndPoint);
+
+    /// <summary>"address:port", an IPv4 address written as such (not as ::ffff:127.0.0.1).</summary>
+    private static string Shown(EndPoint? endPoint) => endPoint is IPEndPoint ip
+        ? new IPEndPoint(ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address, ip.Port).ToString()
         : "?";
+    /// <summary>The TCP connection as this client's socket calls reported it: handshake, sends, recvs, FINs.</summary>
+    public TcpConversation Tcp { get; }
     /// <summary>True once the server closed the connection.</summary>
     public bool ServerClosed { get; private set; }
 
@@ -207,14 +214,32 @@ public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
                 $"The connection to {Host}:{Port} was reset {(received == 0 ? "before any answer" : $"after {received} bytes of the response")}.", e);
         }
         _leftover = response.Leftover;
-        ServerClosed = response.ServerClosed;
+        ServerClosed = response.ServerClosed || FinArrived();
         // The first exchange on a connection includes connecting; later ones start when their request is sent.
         var first = !_used;
         _used = true;
-        return new HttpExchange(Host, Port, request, response, first ? _connectTime : TimeSpan.Zero, _clock.Elapsed - (first ? TimeSpan.Zero : started));
+        return new HttpExchange(Host, Port, request, response, first ? _connectTime : TimeSpan.Zero, _clock.Elapsed - (first ? TimeSpan.Zero : started), Tcp);
 
         HttpClientException Failure(HttpClientFailure failure, string message, Exception inner) =>
             new(failure, message, Host, Port, request, reader.Received, reader.Status, inner);
+    }
+
+    /// <summary>
+    /// The response ended by its length, so nobody read the end of the stream; a FIN already here (the server closed
+    /// right after its answer) shows as a socket that is readable with nothing to read. Looks without waiting or reading.
+    /// </summary>
+    private bool FinArrived()
+    {
+        try
+        {
+            if (_leftover.Length > 0 || !_tcp.Client.Poll(0, SelectMode.SelectRead) || _tcp.Client.Available != 0) return false;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+        Tcp.Record(TcpStep.PeerClosed);
+        return true;
     }
 
     private async Task WriteRequestAsync(byte[] request, HttpRawRequestOptions options, CancellationToken cancellationToken)
@@ -237,11 +262,19 @@ public sealed class HttpRawConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    public void Dispose() => _tcp.Dispose();
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _tcp.Dispose();
+        Tcp.Record(TcpStep.Closed);
+    }
 
     public ValueTask DisposeAsync()
     {
-        _tcp.Dispose();
+        Dispose();
         return ValueTask.CompletedTask;
     }
+
+    private bool _disposed;
 }

@@ -32,9 +32,9 @@ public sealed class StudentCheckTests
         ConnectionHandler ours = connection => new StaticFileHandler(connection.Options, connection.RealRoot).HandleConnectionAsync(connection);
         var card = await WebStudentChecks.RunAsync(ours).WaitAsync(Bound);
         Assert.True(card.AllPassed, card.ToString());
-        Assert.Equal(6, card.Passed);
-        Assert.Equal("report card 01-web-server: 6 passed, 0 failed", card.SummaryLine);
-        Assert.Contains("report card 01-web-server: 6 passed, 0 failed", card.ToHtml());
+        Assert.Equal(7, card.Passed);
+        Assert.Equal("report card 01-web-server: 7 passed, 0 failed", card.SummaryLine);
+        Assert.Contains("report card 01-web-server: 7 passed, 0 failed", card.ToHtml());
     }
 
     [Fact]
@@ -42,10 +42,10 @@ public sealed class StudentCheckTests
     {
         var card = await WebStudentChecks.RunAsync(_ => throw new NotImplementedException("Fill in handle-connection")).WaitAsync(Bound);
         Assert.Equal(0, card.Passed);
-        Assert.Equal(6, card.Failed);
+        Assert.Equal(7, card.Failed);
         Assert.All(card.Results, r => Assert.Equal("not written yet (Fill in handle-connection)", r.Detail));
         Assert.True(ReportCard.TryParseSummary(card.ToString().Split('\n')[0], out var lab, out var passed, out var failed));
-        Assert.Equal(("01-web-server", 0, 6), (lab, passed, failed));
+        Assert.Equal(("01-web-server", 0, 7), (lab, passed, failed));
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class StudentCheckTests
         Assert.True(Row(card, "200 and the exact bytes").Passed, card.ToString());
         AssertFailed(card, "a binary image", "not the same bytes");
         AssertFailed(card, "404", "FileNotFoundException");
-        AssertFailed(card, "a path that climbs out", "outside the served folder was sent");
+        AssertFailed(card, "a path that climbs out", "sent a file outside the served folder");
         AssertFailed(card, "HEAD", "bytes of body came after the head");
         AssertFailed(card, "two clients at once");
     }

@@ -99,7 +99,7 @@ public sealed class StudentNotebookTests(RealKernel kernel)
                 NetlabsTool.Arguments(["notebooks", "check", .. judged, "--solutions", Solutions, "--out", output.FullName]), Timeout, workingDirectory: RepoPaths.Root));
             Assert.True(run.ExitCode == 0, run.ToString());
             var rows = Rows(run.StandardOutput);
-            Assert.Matches(@"^01-web-server\.ipynb\s+01-web-server\s+6\s+0\s+0\s+\d+\.\d s$", rows["01-web-server.ipynb"]);
+            Assert.Matches(@"^01-web-server\.ipynb\s+01-web-server\s+7\s+0\s+0\s+\d+\.\d s$", rows["01-web-server.ipynb"]);
             Assert.Matches(@"^02-udp-pinger\.ipynb\s+02-udp-pinger\s+4\s+0\s+0\s+\d+\.\d s$", rows["02-udp-pinger.ipynb"]);
             Assert.Matches(@"^03-smtp\.ipynb\s+03-smtp\s+5\s+0\s+0\s+\d+\.\d s$", rows["03-smtp.ipynb"]);
             // The executed copy shows the judge's card, for the teacher to read.

@@ -512,6 +512,9 @@ public class WebServerTests : IDisposable
         Assert.All(seq.Clients.Where(c => !c.Slow), c => Assert.True(c.Duration > slow * 0.6, $"sequential {c} did not wait behind the slow client"));
         var slowConcurrent = Assert.Single(conc.Clients, c => c.Slow);
         Assert.All(conc.Clients.Where(c => !c.Slow), c => Assert.True(c.Duration < slowConcurrent.Duration, $"concurrent {c} waited for the slow client {slowConcurrent}"));
-        Assert.Contains("\"barmode\":\"group\"", ConcurrencyExperiment.CompletionChart(seq, conc).ToFigureJson());
+        var figure = ConcurrencyExperiment.CompletionChart("one slow client among four", seq, conc).ToFigureJson();
+        Assert.Contains("\"barmode\":\"group\"", figure);
+        Assert.Contains("\"type\":\"log\"", figure); // a few ms and a second both visible
+        Assert.Contains("one slow client among four", figure);
     }
 }
