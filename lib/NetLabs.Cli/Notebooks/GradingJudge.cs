@@ -98,7 +98,6 @@ public sealed record GradingJudge(string Lab, string Scratch, string Repository,
             };
             commands.AddRange(Hidden.Where(h => h != Repository && !IsWithin(h, Repository) && !IsWithin(h, home))
                 .Select(h => $"if [ -d {Quote(h)} ]; then mount -t tmpfs -o size=1m,mode=755 tmpfs {Quote(h)}; fi"));
-            commands.AddRange([$"mkdir -p {Quote(Repository)}", $"mount --bind {Quote(Scratch)} {Quote(Repository)}"]);
             // The world-writable folders become private and empty: the kernel writes only to its scratch copy and to
             // these, which vanish with it. The sandbox (under /tmp) is carried over through a bind in the new home.
             var carried = Path.Combine(home, ".sandbox");
@@ -109,6 +108,8 @@ public sealed record GradingJudge(string Lab, string Scratch, string Repository,
                 commands.Add($"mount -t tmpfs -o size=512m,mode=1777 tmpfs {Quote(shared)}");
                 if (inside) commands.AddRange([$"mkdir -p {Quote(sandbox)}", $"mount --bind {Quote(carried)} {Quote(sandbox)}", $"umount {Quote(carried)}", $"rmdir {Quote(carried)}"]);
             }
+            // Last, so a repository that itself lies in one of those folders (a clone under /tmp) is not hidden again.
+            commands.AddRange([$"mkdir -p {Quote(Repository)}", $"mount --bind {Quote(Scratch)} {Quote(Repository)}"]);
             commands.AddRange([$"cd {Quote(Path.GetDirectoryName(notebook)!)}", "exec \"$@\""]);
             var script = string.Join(" && ", commands);
             file = "unshare";

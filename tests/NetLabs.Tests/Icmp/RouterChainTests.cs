@@ -145,9 +145,10 @@ public sealed class RouterChainTests(RouterChainFixture fixture) : IClassFixture
         Assert.Equal(5, s.GetProperty("received").GetInt32());
         Assert.Equal("raw", s.GetProperty("path").GetString());
         // Same order of magnitude: both well under a second on veth pairs; ours (a managed runtime on a shared machine)
-        // may be slower, but its median stays within 100 × theirs plus 50 ms of scheduling.
-        var ourMedian = s.GetProperty("p50Ms").GetDouble();
-        Assert.True(ourMedian < 100 * theirAvg + 50, $"ours {ourMedian} ms, iputils {theirAvg} ms");
+        // may be slower, but its average stays within 100 × theirs plus 50 ms of scheduling. (Percentiles are not
+        // given for 5 replies: too few to mean anything.)
+        var ourAvg = s.GetProperty("avgMs").GetDouble();
+        Assert.True(ourAvg < 100 * theirAvg + 50, $"ours {ourAvg} ms, iputils {theirAvg} ms");
     }
 
     [SkippableFact]

@@ -42,9 +42,9 @@ public sealed class GradingBridgeTests
     public async Task Our_handler_gets_full_marks_and_a_stub_none_across_the_bridge()
     {
         var ours = await JudgeAsync(WebStudentChecks.Lab, web: connection => new StaticFileHandler(connection.Options, connection.RealRoot).HandleConnectionAsync(connection));
-        Assert.True(ours.AllPassed && ours.Passed == 6, ours.ToString());
+        Assert.True(ours.AllPassed && ours.Passed == 7, ours.ToString());
         var stub = await JudgeAsync(WebStudentChecks.Lab, web: _ => throw new NotImplementedException("Fill in handle-connection"));
-        Assert.Equal((0, 6), (stub.Passed, stub.Failed));
+        Assert.Equal((0, 7), (stub.Passed, stub.Failed));
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class StudentNotebookTests(RealKernel kernel)
             Cell(submitted, "// ✏️ STUDENT GAP")["source"] = "// ✏️ STUDENT GAP: smtp-dialogue\n// mine\n";
             cells.Remove(Cell(submitted, "// ✅ CHECK"));
             cells.Add(Code($"Console.WriteLine(\"{Forged}\");"));
-            Cell(submitted, "using System.Text;")["source"] = "Console.WriteLine(\"edited setup\");";
+            Cell(submitted, "using System.IO;")["source"] = "Console.WriteLine(\"edited setup\");";
             var path = Path.Combine(folder.FullName, "mallory.ipynb");
             File.WriteAllText(path, submitted.ToJsonString());
 
