@@ -314,6 +314,19 @@ internal sealed class ProxyConnection : IDisposable
         DateTimeOffset responseTime, HttpHead head, byte[] buffer, BoundedCopy? copy, CancellationTokenSource originDeadline)
     {
         var writer = new BodyWriter(_stream, toClientFraming);
+        var storedInCache = false;
+        // Stored once the whole body is here and before the client gets its last byte: a client that asks again the
+        // moment its answer is complete finds the object in the cache.
+        void StoreWhenWhole()
+        {
+            if (storedInCache || copy is not { Overflowed: false }) return;
+            storedInCache = true;
+            var vary = new List<KeyValuePair<string, string>>();
+            foreach (var name in (response["Vary"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                vary.Add(new(name, request[name] ?? ""));
+            _server.Cache.Store(new CachedResponse(target.CacheKey, status, response.Third, stored, copy.ToArray(), responseTime,
+                CachePolicy.InitialAge(response, requestTime, responseTime), CachePolicy.FreshnessLifetime(response), vary));
+        }
         await _stream.WriteAsync(head.ToBytes(), Arm(_options.IdleTimeout)).ConfigureAwait(false);
         try
         {
@@ -324,8 +337,10 @@ internal sealed class ProxyConnection : IDisposable
                 if ((read = await body.ReadAsync(buffer, originDeadline.Token).ConfigureAwait(false)) == 0) break;
                 copy?.Append(buffer.AsSpan(0, read));
                 if (copy?.Overflowed == true) copy = null; // it gave its reservation back
+                if (body.Length is { } length && body.BytesRead >= length) StoreWhenWhole();
                 await writer.WriteAsync(buffer.AsMemory(0, read), Arm(_options.IdleTimeout)).ConfigureAwait(false);
             }
+            StoreWhenWhole();
             await writer.EndAsync(Arm(_options.IdleTimeout)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IncompleteBodyException or FormatException
@@ -335,14 +350,6 @@ internal sealed class ProxyConnection : IDisposable
             // is a fragment, never stored.
             Log(info, status, CacheResult.Miss, writer.BytesWritten, body.BytesRead, e is IncompleteBodyException ? "origin closed mid-body, not cached" : "origin failed mid-body, not cached");
             return false;
-        }
-        if (copy is { Overflowed: false })
-        {
-            var vary = new List<KeyValuePair<string, string>>();
-            foreach (var name in (response["Vary"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                vary.Add(new(name, request[name] ?? ""));
-            _server.Cache.Store(new CachedResponse(target.CacheKey, status, response.Third, stored, copy.ToArray(), responseTime,
-                CachePolicy.InitialAge(response, requestTime, responseTime), CachePolicy.FreshnessLifetime(response), vary));
         }
         var result = request.First is "GET" or "HEAD" ? CacheResult.Miss : CacheResult.None;
         Log(info, status, result, writer.BytesWritten, body.BytesRead, whyNot is null || result == CacheResult.None ? null : "not cached: " + whyNot);
