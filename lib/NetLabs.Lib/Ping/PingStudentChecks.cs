@@ -83,21 +83,22 @@ public static class PingStudentChecks
             "The socket is the same for every ping, so an echo that comes after its ping timed out arrives while the next ping waits. Read the sequence number in the echo (the second word: PING 2 …); if it is not request.Sequence, drop the datagram and keep receiving until your own echo or the rest of the timeout.",
             async token =>
             {
-                // Ping 1 is answered after 1.35 s (its timeout is 1 s), ping 2 after 0.7 s: ping 1's late echo arrives
-                // while ping 2 waits. Every margin is 0.3 s or more, so a busy machine cannot change the outcome.
-                await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(1350), [2] = TimeSpan.FromMilliseconds(700) });
-                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(1) }, token);
+                // Ping 1 is answered after 2.7 s (its timeout is 2 s), ping 2 after 1.4 s: ping 1's late echo arrives
+                // while ping 2 waits. Every margin is 0.6 s or more, so a busy machine (a blocking receive on a starved
+                // thread pool) cannot change the outcome.
+                await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(2700), [2] = TimeSpan.FromMilliseconds(1400) });
+                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(2) }, token);
                 // On a very busy machine a correct timer can fire late, after the echo was already there: that still
                 // counts, as long as the echo was ping 1's own and the measured RTT says it was late.
                 var (ping1, ping2) = (replies[0], replies[1]);
                 Expect(ping1.Outcome == PingOutcome.Timeout
-                       || (ping1.Outcome == PingOutcome.Reply && ping1.Rtt >= TimeSpan.FromSeconds(1) && ping1.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) == true),
-                    $"ping 1: {ping1.Outcome} after {ping1.RttMilliseconds:0.#} ms, expected Timeout (its echo came after 1.35 s, the timeout was 1 s)");
+                       || (ping1.Outcome == PingOutcome.Reply && ping1.Rtt >= TimeSpan.FromSeconds(2) && ping1.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) == true),
+                    $"ping 1: {ping1.Outcome} after {ping1.RttMilliseconds:0.#} ms, expected Timeout (its echo came after 2.7 s, the timeout was 2 s)");
                 Expect(ping2.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) != true,
                     $"ping 2 took \"{ping2.Text}\", ping 1's late echo, for its own reply (RTT {ping2.RttMilliseconds:0.#} ms): check the sequence number in the echo");
                 Expect(ping2.Outcome == PingOutcome.Reply && ping2.Text?.StartsWith("PING 2 ", StringComparison.Ordinal) == true,
                     ping2.Outcome == PingOutcome.Timeout
-                        ? "ping 2 timed out, but its echo came 0.7 s after it was sent: after dropping ping 1's late echo, keep waiting for your own"
+                        ? "ping 2 timed out, but its echo came 1.4 s after it was sent (the timeout was 2 s): after dropping ping 1's late echo, keep waiting for your own"
                         : $"ping 2: {ping2.Outcome} \"{ping2.Text}\", expected its own echo \"PING 2 …\"");
                 return "ping 1 timed out; ping 2 dropped ping 1's late echo and got its own";
             }, CheckTimeout),
