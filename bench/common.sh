@@ -22,3 +22,31 @@ cpu_ticks() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+
+# nginx as a user would run it for a benchmark: in the foreground under $WORK/nginx (killed at exit), logs off.
+# start_nginx WORKERS HTTP: HTTP is the rest of the http block (servers included). The pid is in NGINX_PID and PIDS.
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+start_nginx() {
+  mkdir -p "$WORK/nginx/logs"
+  cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes $1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+$2
+}
+CONF
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+}

@@ -31,34 +31,15 @@ dotnet build bench/proxy/ProxyBench.csproj -c Release -v q -nologo >"$WORK/build
 
 # The origin: nginx, 1 worker, one 1 KiB page under two paths that differ only in their Cache-Control.
 ORIGIN_PORT=$(free_port)
-mkdir -p "$WORK/www/cached" "$WORK/www/uncached" "$WORK/nginx/logs"
+mkdir -p "$WORK/www/cached" "$WORK/www/uncached"
 python3 -c 'import random; random.seed(1); print("<!DOCTYPE html><p>" + "".join(random.choice("abcdefgh ") for _ in range(1000)) + "</p>")' >"$WORK/www/cached/page.html"
 cp "$WORK/www/cached/page.html" "$WORK/www/uncached/page.html"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
+start_nginx 1 "  server {
     listen 127.0.0.1:$ORIGIN_PORT;
     root $WORK/www;
-    location /cached/ { add_header Cache-Control "max-age=3600"; }
-    location /uncached/ { add_header Cache-Control "no-store"; }
-  }
-}
-CONF
-/usr/sbin/nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
-PIDS+=($!)
+    location /cached/ { add_header Cache-Control \"max-age=3600\"; }
+    location /uncached/ { add_header Cache-Control \"no-store\"; }
+  }"
 
 # Ours.
 OURS_PORT=$(free_port)

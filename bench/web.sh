@@ -21,7 +21,6 @@ if ! command -v wrk >/dev/null || { ! command -v nginx >/dev/null && [ ! -x /usr
   echo "installing wrk and nginx-light…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light curl >/dev/null
 fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 source bench/common.sh
 
@@ -39,31 +38,10 @@ exec 4>"$WORK/ours.in"
 
 # nginx: everything in a temp prefix, in the foreground (killed at the end).
 NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx/logs"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
+start_nginx 2 "  include /etc/nginx/mime.types;
   sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server { listen 127.0.0.1:$NGINX_PORT; root $ROOT; }
-}
-CONF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
-PIDS+=($!)
-NGINX_PID=$!
+  server { listen 127.0.0.1:$NGINX_PORT; root $ROOT; }"
 
 PY_PORT=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$ROOT" "$PY_PORT" >"$WORK/python.log" 2>&1 &
