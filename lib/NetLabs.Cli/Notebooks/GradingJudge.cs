@@ -32,32 +32,37 @@ public sealed record GradingJudge(string Lab, string Scratch, string Repository,
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Timeout);
 
+        // Lab 7's clip, read before the kernel starts: the kernel owns the scratch copy and could rewrite it.
+        var clip = Lab == NetLabs.Video.VideoStudentChecks.Lab ? NetLabs.Video.MjpegClip.Load(RemoteGap.ClipPath(Scratch)) : null;
         var kernel = RunKernelAsync(((IPEndPoint)control.LocalEndpoint).Port, deadline.Token);
-        ReportCard card;
+        // Each check cell offers its gap in turn; the judge runs each of the lab's batteries once, for its first offer.
+        var cards = new Dictionary<string, ReportCard>(StringComparer.Ordinal);
         string? note = null;
-        var accepting = control.AcceptTcpClientAsync(deadline.Token).AsTask();
-        if (await Task.WhenAny(accepting, kernel) == accepting && accepting.IsCompletedSuccessfully)
+        var why = "the check cell never ran the gap (it did not compile, or the notebook stopped before it)";
+        while (cards.Count < RemoteGap.Checks[Lab].Count)
         {
+            var accepting = control.AcceptTcpClientAsync(deadline.Token).AsTask();
+            if (await Task.WhenAny(accepting, kernel) != accepting || !accepting.IsCompletedSuccessfully) break;
             using var host = accepting.Result;
             try
             {
-                card = await RemoteGap.JudgeAsync(host, Lab, Exchange, deadline.Token);
+                var judged = await RemoteGap.JudgeAsync(host, Lab, Exchange, clip, cards.Keys, deadline.Token);
+                if (judged is { Check: { } check, Card: { } card }) cards[check] = card;
+                else why = judged.Problem ?? why;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 note = $"stopped after {Timeout.TotalSeconds:0} s";
-                card = RemoteGap.Unanswered(Lab, $"the checks did not finish within {Timeout.TotalSeconds:0} s");
+                why = $"the checks did not finish within {Timeout.TotalSeconds:0} s";
+                break;
             }
         }
-        else
-        {
-            note = "the check cell never ran the gap (it did not compile, or the notebook stopped before it)";
-            card = RemoteGap.Unanswered(Lab, note);
-        }
+        if (cards.Count < RemoteGap.Checks[Lab].Count) note ??= why;
+        var whole = RemoteGap.Whole(Lab, cards, why);
         control.Stop();
         var result = await kernel;
         if (result.TimedOut) note = $"stopped after {Timeout.TotalSeconds:0} s";
-        var verdict = new JsonObject { ["lab"] = card.Lab, ["passed"] = card.Passed, ["failed"] = card.Failed, ["note"] = note };
+        var verdict = new JsonObject { ["lab"] = whole.Lab, ["passed"] = whole.Passed, ["failed"] = whole.Failed, ["note"] = note };
         Console.Out.WriteLine($"{secret} {verdict.ToJsonString()}");
         return 0;
     }

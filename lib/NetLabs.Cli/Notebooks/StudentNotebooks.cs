@@ -58,7 +58,7 @@ public static class StudentNotebooks
         return table.ToString();
     }
 
-    private static IEnumerable<JsonNode> CodeCells(JsonNode notebook) =>
+    internal static IEnumerable<JsonNode> CodeCells(JsonNode notebook) =>
         notebook["cells"]!.AsArray().OfType<JsonNode>().Where(c => (string?)c["cell_type"] == "code");
 
     /// <summary>The gap cell filled with its reference solution, <c>&lt;lab&gt;.&lt;gap&gt;.csx</c> from <paramref name="solutionsFolder"/>.</summary>

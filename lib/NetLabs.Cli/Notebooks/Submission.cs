@@ -18,7 +18,8 @@ public static partial class Submission
     public const string CheckMarker = "// ✅ CHECK:";
     private const long MaxSize = 20 << 20;
 
-    [GeneratedRegex(@"\b\w+StudentChecks\.RunAsync\(\s*(\w+)")]
+    /// <summary>A check cell's call: <c>&lt;Lab&gt;StudentChecks.Run…Async(the gap's functions…, other values…, cts.Token)</c>.</summary>
+    [GeneratedRegex(@"\b\w+StudentChecks\.Run\w*Async\(([^)]*)\)")]
     private static partial Regex BatteryCall();
 
     /// <summary>The graded notebook, or the one-line reason the submission cannot be graded.</summary>
@@ -42,12 +43,13 @@ public static partial class Submission
         var owner = labs.FirstOrDefault(l => StudentNotebooks.Gaps(l.Notebook).Intersect(submitted.Select(s => s.Gap!)).Any());
         if (owner.Notebook is null) return (null, $"not a NetLabs student notebook: its gaps ({string.Join(", ", submitted.Select(s => s.Gap).Distinct())}) belong to no lab");
         if (lab is not null && owner.Lab != lab) return (null, $"not for lab {lab}: its gaps are those of {owner.Lab}");
-        // A lab's report card counts only when the judge runs its battery (Checks/Grading); a newer lab's card runs in
-        // the student's own notebook, where the student's code could forge it, so it earns no marks here.
+        // A lab's report card counts only when the judge runs its batteries (Checks/Grading); a lab without them would
+        // run its card in the student's own notebook, where the student's code could forge it, so it earns no marks here.
         if (!NetLabs.Checks.Grading.RemoteGap.Labs.Contains(owner.Lab))
             return (null, $"lab {owner.Lab} has no automatic grading yet: its report card runs only in the student's own notebook, which cannot be trusted for marks");
 
         var graded = owner.Notebook.DeepClone();
+        var gapSources = string.Join("\n", StudentNotebooks.CodeCells(owner.Notebook).Where(c => StudentNotebooks.GapName(c) is not null).Select(c => NotebookHtml.Text(c["source"])));
         foreach (var cell in graded["cells"]!.AsArray().OfType<JsonObject>().Where(c => (string?)c["cell_type"] == "code"))
         {
             cell["outputs"] = new JsonArray();
@@ -64,7 +66,11 @@ public static partial class Submission
                 var source = NotebookHtml.Text(cell["source"]);
                 var call = BatteryCall().Match(source);
                 if (!call.Success) throw new CommandLine.CliFailure($"notebooks/student/{owner.Lab}.ipynb has a check cell the checker does not know: {OneLine(source)}");
-                cell["source"] = $"{source.Split('\n')[0]}\nawait NetLabs.Checks.Grading.StudentHost.ServeAsync({call.Groups[1].Value})";
+                // The judge gets the functions the repository's gap cells declare; the other arguments (the clip, the
+                // notebook's token) are the judge's own business.
+                var functions = call.Groups[1].Value.Split(',').Select(a => a.Trim()).Where(a => Regex.IsMatch(a, @"^\w+$") && Regex.IsMatch(gapSources, $@"\b{a}\s*\(")).ToList();
+                if (functions.Count == 0) throw new CommandLine.CliFailure($"notebooks/student/{owner.Lab}.ipynb has a check cell that passes no function of its gaps: {OneLine(source)}");
+                cell["source"] = $"{source.Split('\n')[0]}\nawait NetLabs.Checks.Grading.StudentHost.ServeAsync({string.Join(", ", functions)})";
             }
         }
         return (new GradedNotebook(owner.Lab, graded), null);

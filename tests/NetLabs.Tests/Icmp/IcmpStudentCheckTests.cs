@@ -13,8 +13,8 @@ public sealed class IcmpStudentCheckTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
-    // The reference solutions (notebooks/student/solutions/05-…, 06-…), as students would write them.
-    private static ushort Checksum(byte[] data)
+    // The reference solutions (notebooks/student/solutions/05-…, 06-…), as students would write them (the grading bridge tests use them too).
+    internal static ushort Checksum(byte[] data)
     {
         uint sum = 0;
         for (var i = 0; i + 1 < data.Length; i += 2) sum += (uint)(data[i] << 8 | data[i + 1]);
@@ -23,7 +23,7 @@ public sealed class IcmpStudentCheckTests
         return (ushort)~sum;
     }
 
-    private static byte[] Build(ushort identifier, ushort sequence, byte[] data, Func<byte[], ushort> checksum)
+    internal static byte[] Build(ushort identifier, ushort sequence, byte[] data, Func<byte[], ushort> checksum)
     {
         var packet = new byte[8 + data.Length];
         packet[0] = 8;
@@ -35,7 +35,7 @@ public sealed class IcmpStudentCheckTests
         return packet;
     }
 
-    private static ParsedIcmp? Parse(byte[] packet, bool useIhl)
+    internal static ParsedIcmp? Parse(byte[] packet, bool useIhl)
     {
         if (packet.Length < 20 || packet[0] >> 4 != 4) return null;
         var headerLength = useIhl ? (packet[0] & 0x0F) * 4 : 20;
@@ -45,7 +45,7 @@ public sealed class IcmpStudentCheckTests
         return new ParsedIcmp(new IPAddress(packet[12..16]), packet[8], icmp[0], icmp[1], (ushort)(icmp[4] << 8 | icmp[5]), (ushort)(icmp[6] << 8 | icmp[7]));
     }
 
-    private static async Task<List<TracerouteHop>> Loop(Prober prober, IPAddress destination, TracerouteOptions options, bool sharedTimeout, CancellationToken token)
+    internal static async Task<List<TracerouteHop>> Loop(Prober prober, IPAddress destination, TracerouteOptions options, bool sharedTimeout, CancellationToken token)
     {
         var hops = new List<TracerouteHop>();
         var sequence = 0;

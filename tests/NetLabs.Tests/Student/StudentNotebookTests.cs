@@ -74,17 +74,40 @@ public sealed class StudentNotebookTests(RealKernel kernel)
         }
     }
 
-    [SkippableFact]
-    public void A_lab_the_judge_cannot_grade_yet_is_refused_in_one_line_and_earns_no_marks()
+    [Fact]
+    public void Every_lab_is_graded_by_the_judge_with_one_battery_per_check_cell()
     {
-        var ungraded = NotebookFiles.In(StudentFolder).Select(Path.GetFileNameWithoutExtension).Except(NetLabs.Checks.Grading.RemoteGap.Labs).ToList();
-        Skip.If(ungraded.Count == 0, "every lab's student notebook is graded by the judge");
-        foreach (var lab in ungraded)
+        foreach (var path in NotebookFiles.In(StudentFolder))
         {
-            var (graded, problem) = Submission.Prepare(Path.Combine(StudentFolder, lab + ".ipynb"), StudentFolder, Solutions, null);
-            Assert.Null(graded);
-            Assert.Equal($"lab {lab} has no automatic grading yet: its report card runs only in the student's own notebook, which cannot be trusted for marks", problem);
+            var lab = Path.GetFileNameWithoutExtension(path);
+            Assert.Contains(lab, NetLabs.Checks.Grading.RemoteGap.Labs);
+            var checks = JsonNode.Parse(File.ReadAllText(path))!["cells"]!.AsArray().Select(c => NotebookHtml.Text(c!["source"]))
+                .Where(s => s.StartsWith(Submission.CheckMarker, StringComparison.Ordinal)).Select(s => s.Split('\n')[0][Submission.CheckMarker.Length..].Trim());
+            Assert.Equal(NetLabs.Checks.Grading.RemoteGap.Checks[lab], checks);
+            // No lab is refused: the handed-out notebook is prepared for grading.
+            var (graded, problem) = Submission.Prepare(path, StudentFolder, Solutions, null);
+            Assert.True(graded is not null, problem);
         }
+    }
+
+    [Theory]
+    [InlineData("05-icmp-pinger", new[] { "ServeAsync(Checksum, BuildEchoRequest)", "ServeAsync(ParseReply)" })]
+    [InlineData("07-video-streaming", new[] { "ServeAsync(WriteRtpHeader)", "ServeAsync(WriteRequest, ReadReply)" })]
+    public void A_check_cell_offers_the_judge_its_gap_functions_only(string lab, string[] offers)
+    {
+        var (graded, problem) = Submission.Prepare(Path.Combine(StudentFolder, lab + ".ipynb"), StudentFolder, null, null);
+        Assert.True(graded is not null, problem);
+        var calls = graded.Notebook["cells"]!.AsArray().Select(c => NotebookHtml.Text(c!["source"]))
+            .Where(s => s.StartsWith(Submission.CheckMarker, StringComparison.Ordinal)).Select(s => s.Split('\n')[1]);
+        Assert.Equal(offers.Select(o => $"await NetLabs.Checks.Grading.StudentHost.{o}"), calls);
+    }
+
+    [Fact]
+    public void A_submission_for_another_lab_is_refused_when_one_lab_is_graded()
+    {
+        var (graded, problem) = Submission.Prepare(Path.Combine(StudentFolder, "01-web-server.ipynb"), StudentFolder, null, "03-smtp");
+        Assert.Null(graded);
+        Assert.Equal("not for lab 03-smtp: its gaps are those of 01-web-server", problem);
     }
 
     [Fact]
@@ -93,7 +116,7 @@ public sealed class StudentNotebookTests(RealKernel kernel)
         var output = Directory.CreateTempSubdirectory("netlabs-checked-");
         try
         {
-            // The labs the judge grades (Checks/Grading/RemoteGap.Labs); a newer lab's notebook is refused in one line (see below).
+            // Every lab: the judge grades them all (Checks/Grading/RemoteGap.Labs).
             string[] judged = [.. NetLabs.Checks.Grading.RemoteGap.Labs.Select(lab => Path.Combine(StudentFolder, lab + ".ipynb"))];
             var run = await kernel.Serialized(() => ExternalProcess.RunAsync("dotnet",
                 NetlabsTool.Arguments(["notebooks", "check", .. judged, "--solutions", Solutions, "--out", output.FullName]), Timeout, workingDirectory: RepoPaths.Root));
@@ -102,6 +125,11 @@ public sealed class StudentNotebookTests(RealKernel kernel)
             Assert.Matches(@"^01-web-server\.ipynb\s+01-web-server\s+7\s+0\s+0\s+\d+\.\d s$", rows["01-web-server.ipynb"]);
             Assert.Matches(@"^02-udp-pinger\.ipynb\s+02-udp-pinger\s+4\s+0\s+0\s+\d+\.\d s$", rows["02-udp-pinger.ipynb"]);
             Assert.Matches(@"^03-smtp\.ipynb\s+03-smtp\s+5\s+0\s+0\s+\d+\.\d s$", rows["03-smtp.ipynb"]);
+            Assert.Matches(@"^04-web-proxy\.ipynb\s+04-web-proxy\s+5\s+0\s+0\s+\d+\.\d s$", rows["04-web-proxy.ipynb"]);
+            // Both check cells of 05 and of 07 count; the kernel checks of 05 use the judge's raw socket (root here).
+            Assert.Matches(@"^05-icmp-pinger\.ipynb\s+05-icmp-pinger\s+8\s+0\s+0\s+\d+\.\d s$", rows["05-icmp-pinger.ipynb"]);
+            Assert.Matches(@"^06-traceroute\.ipynb\s+06-traceroute\s+4\s+0\s+0\s+\d+\.\d s$", rows["06-traceroute.ipynb"]);
+            Assert.Matches(@"^07-video-streaming\.ipynb\s+07-video-streaming\s+8\s+0\s+0\s+\d+\.\d s$", rows["07-video-streaming.ipynb"]);
             // The executed copy shows the judge's card, for the teacher to read.
             Assert.Contains("report card 03-smtp: 5 passed, 0 failed", File.ReadAllText(Path.Combine(output.FullName, "03-smtp.ipynb")));
             Assert.True(File.Exists(Path.Combine(output.FullName, "03-smtp.html")));

@@ -17,7 +17,7 @@ public sealed class VideoStudentCheckTests
     }
 
     // The client side as the solution writes it; the broken variants below change one thing each.
-    private static string Request(string method, string url, RtspClientState state, bool countCSeq = true, bool sendSession = true)
+    internal static string Request(string method, string url, RtspClientState state, bool countCSeq = true, bool sendSession = true)
     {
         if (countCSeq || state.CSeq == 0) state.CSeq++;
         var request = $"{method} {url} RTSP/1.0\r\nCSeq: {state.CSeq}\r\n";
@@ -26,7 +26,7 @@ public sealed class VideoStudentCheckTests
         return request + "\r\n";
     }
 
-    private static bool Reply(string reply, RtspClientState state, bool checkCSeq = true)
+    internal static bool Reply(string reply, RtspClientState state, bool checkCSeq = true)
     {
         var message = new RtspMessageReader(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(reply))).ReadAsync().GetAwaiter().GetResult()!;
         if (message.StatusCode != 200 || (checkCSeq && message.CSeq != state.CSeq)) return false;

@@ -70,6 +70,18 @@ internal static class GradingWire
         _ => new GradedCodeException(type, message),
     };
 
+    /// <summary>The peer closes a call it gave up on: that cancels the work for it like the caller's own token would.</summary>
+    public static CancellationToken CancelledWhenClosed(NetworkStream stream, CancellationTokenSource limit)
+    {
+        _ = Task.Run(async () =>
+        {
+            try { await stream.ReadAsync(new byte[1], limit.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
+            await limit.CancelAsync().ConfigureAwait(false);
+        }, CancellationToken.None);
+        return limit.Token;
+    }
+
     public static JsonObject Error(Exception error) => new() { ["error"] = error.GetType().Name, ["message"] = error.Message };
 }
 

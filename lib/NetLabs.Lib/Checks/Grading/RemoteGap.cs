@@ -2,69 +2,111 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using NetLabs.Icmp;
 using NetLabs.Mail;
 using NetLabs.Ping;
+using NetLabs.Proxy;
+using NetLabs.Video;
 using NetLabs.Web;
 
 namespace NetLabs.Checks.Grading;
 
 /// <summary>
-/// The judge's side of grading: the student's function as the lab's battery expects it (a
-/// <see cref="ConnectionHandler"/>, a <see cref="PingExchange"/>, a <see cref="SmtpClientDialogue"/>), each call carried
-/// to the graded kernel's <see cref="StudentHost"/> and its answer carried back. The battery itself — the servers,
-/// clients and every verdict — runs here, in the judge, where the student's code cannot reach.
+/// The judge's side of grading: the student's functions as the lab's batteries expect them (a
+/// <see cref="ConnectionHandler"/>, a <see cref="PingExchange"/>, an <see cref="EchoRequestBuilder"/>, …), each call
+/// carried to the graded kernel's <see cref="StudentHost"/> and its answer carried back. The batteries themselves — the
+/// servers, clients, raw sockets and every verdict — run here, in the judge, where the student's code cannot reach.
 /// </summary>
-public sealed class RemoteGap(IPEndPoint host, string exchangeFolder)
+/// <param name="host">Where the graded kernel's <see cref="StudentHost"/> takes calls.</param>
+/// <param name="exchangeFolder">A folder the kernel can read, for what the judge hands over as files (the web lab's site).</param>
+/// <param name="clip">Lab 7's clip, read by the judge before the graded kernel starts (the kernel could rewrite its copy).</param>
+public sealed partial class RemoteGap(IPEndPoint host, string exchangeFolder, MjpegClip? clip = null)
 {
     private readonly Dictionary<string, string> _sites = new(StringComparer.Ordinal);
 
-    /// <summary>Runs the battery of <paramref name="lab"/> against the remote gap.</summary>
-    public Task<ReportCard> RunBatteryAsync(string lab, CancellationToken cancellationToken) => lab switch
+    /// <summary>
+    /// The labs the judge grades and their checks: one battery per check cell of the student notebook, named as the
+    /// cell names it (<c>// ✅ CHECK: name</c>, the gap's name), in the notebook's order. A lab's grade is all of them.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> Checks { get; } = new Dictionary<string, IReadOnlyList<string>>
     {
-        WebStudentChecks.Lab => WebStudentChecks.RunAsync(HandleConnectionAsync, cancellationToken),
-        PingStudentChecks.Lab => PingStudentChecks.RunAsync(SendOnePingAsync, StudentSocketOf, cancellationToken),
-        MailStudentChecks.Lab => MailStudentChecks.RunAsync(SendMailAsync, cancellationToken),
-        _ => throw new ArgumentException($"no battery for the lab '{lab}'", nameof(lab)),
+        [WebStudentChecks.Lab] = ["handle-connection"],
+        [PingStudentChecks.Lab] = ["send-one-ping"],
+        [MailStudentChecks.Lab] = ["smtp-dialogue"],
+        [ProxyStudentChecks.Lab] = ["handle-client"],
+        [IcmpStudentChecks.PingerLab] = ["echo-request", "parse-echo-reply"],
+        [TracerouteStudentChecks.Lab] = ["traceroute-loop"],
+        [VideoStudentChecks.Lab] = ["rtp-header", "rtsp-requests"],
     };
 
+    public static IReadOnlyList<string> Labs { get; } = [.. Checks.Keys];
+
+    /// <summary>The path of lab 7's clip in a copy of the repository.</summary>
+    public static string ClipPath(string repository) => Path.Combine(repository, "data", "video", "testsrc-320x240-10fps.mjpeg");
+
+    /// <summary>Runs the battery of <paramref name="check"/> in <paramref name="lab"/> against the remote gap.</summary>
+    public Task<ReportCard> RunBatteryAsync(string lab, string check, CancellationToken cancellationToken) => lab == PingStudentChecks.Lab
+        ? PingStudentChecks.RunAsync(SendOnePingAsync, StudentSocketOf, cancellationToken)
+        : CheckRunner.RunAsync(lab, Battery(lab, check), cancellationToken);
+
+    /// <summary>The checks of one battery, calling this remote gap (the lab's own lists: the notebook's report card).</summary>
+    private IReadOnlyList<StudentCheck> Battery(string lab, string check) => (lab, check) switch
+    {
+        (WebStudentChecks.Lab, _) => WebStudentChecks.Checks(HandleConnectionAsync),
+        (PingStudentChecks.Lab, _) => PingStudentChecks.Checks(SendOnePingAsync),
+        (MailStudentChecks.Lab, _) => MailStudentChecks.Checks(SendMailAsync),
+        (ProxyStudentChecks.Lab, _) => ProxyStudentChecks.Checks(HandleClientAsync),
+        (IcmpStudentChecks.PingerLab, "echo-request") => IcmpStudentChecks.EchoRequestChecks(Checksum, BuildEchoRequest),
+        (IcmpStudentChecks.PingerLab, "parse-echo-reply") => IcmpStudentChecks.ParseReplyChecks(ParseReply),
+        (TracerouteStudentChecks.Lab, _) => TracerouteStudentChecks.Checks(TraceLoopAsync),
+        (VideoStudentChecks.Lab, "rtp-header") => VideoStudentChecks.HeaderChecks(WriteRtpHeader, Clip),
+        (VideoStudentChecks.Lab, "rtsp-requests") => VideoStudentChecks.ClientChecks(WriteRequest, ReadReply, Clip),
+        _ => throw new ArgumentException($"no battery for the check '{check}' of the lab '{lab}'", nameof(check)),
+    };
+
+    private MjpegClip Clip => clip ?? throw new InvalidOperationException("the video checks need the clip: the judge reads it before the kernel starts");
+
+    /// <summary>What one offer of the graded kernel came to: the check it ran and its card, or why nothing ran.</summary>
+    public sealed record Judged(string? Check, ReportCard? Card, string? Problem);
+
     /// <summary>
-    /// The judge's whole conversation with a graded kernel that connected: it says where its calls go, the battery
-    /// runs against it, and the kernel is told the card (to show it; the judge keeps the one it returns).
+    /// The judge's conversation with a graded kernel's check cell that connected: it says which check it offers and where
+    /// its calls go, the battery runs against it, and the kernel is told the card (to show it; the judge keeps the one it
+    /// returns). A check already judged, or not one of the lab's, is not run again: the first offer of each counts.
     /// </summary>
-    public static async Task<ReportCard> JudgeAsync(TcpClient kernel, string lab, string exchangeFolder, CancellationToken cancellationToken)
+    public static async Task<Judged> JudgeAsync(TcpClient kernel, string lab, string exchangeFolder, MjpegClip? clip, IReadOnlyCollection<string> judged,
+        CancellationToken cancellationToken)
     {
         var stream = kernel.GetStream();
-        ReportCard card;
+        Judged result;
         try
         {
             var hello = await GradingWire.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
-            card = hello?["port"] is JsonValue port && port.TryGetValue<int>(out var number)
-                ? await new RemoteGap(new IPEndPoint(IPAddress.Loopback, number), exchangeFolder).RunBatteryAsync(lab, cancellationToken).ConfigureAwait(false)
-                : Unanswered(lab, "the check cell did not offer the function");
+            var check = (string?)hello?["check"];
+            if (hello?["port"] is not JsonValue port || !port.TryGetValue<int>(out var number)) result = new(null, null, "the check cell did not offer the function");
+            else if (check is null || !Checks[lab].Contains(check)) result = new(null, null, $"the check cell offered '{check}', not a check of {lab}");
+            else if (judged.Contains(check)) result = new(null, null, $"'{check}' was offered again; its first offer was graded");
+            else
+                result = new(check, await new RemoteGap(new IPEndPoint(IPAddress.Loopback, number), exchangeFolder, clip)
+                    .RunBatteryAsync(lab, check, cancellationToken).ConfigureAwait(false), null);
         }
-        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or IOException or SocketException)
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or IOException or SocketException or InvalidOperationException)
         {
-            return Unanswered(lab, $"the check cell's offer was not understood ({e.Message})");
+            return new(null, null, $"the check cell's offer was not understood ({e.Message})");
         }
-        try { await GradingWire.WriteAsync(stream, new JsonObject { ["card"] = card.ToString() }, cancellationToken).ConfigureAwait(false); }
+        try { await GradingWire.WriteAsync(stream, new JsonObject { ["card"] = result.Card?.ToString() ?? result.Problem }, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (e is IOException or SocketException) { }
-        return card;
+        return result;
     }
 
-    /// <summary>The card of a gap that never reached the checks (it did not compile, the kernel stopped): every check failed.</summary>
-    public static ReportCard Unanswered(string lab, string why)
-    {
-        var checks = lab switch
-        {
-            WebStudentChecks.Lab => WebStudentChecks.Checks(_ => Task.CompletedTask),
-            PingStudentChecks.Lab => PingStudentChecks.Checks((_, _, _) => Task.FromResult<PingReply>(null!)),
-            MailStudentChecks.Lab => MailStudentChecks.Checks((_, _, _, _) => Task.CompletedTask),
-            _ => throw new ArgumentException($"no battery for the lab '{lab}'", nameof(lab)),
-        };
-        return new ReportCard(lab, checks.Select(c => new CheckResult(c.Name, false, c.Hint, why, TimeSpan.Zero)).ToList());
-    }
+    /// <summary>The card of a check that never reached its battery (it did not compile, the kernel stopped): every check failed.</summary>
+    public static ReportCard Unanswered(string lab, string check, string why) =>
+        new(lab, new RemoteGap(new IPEndPoint(IPAddress.Loopback, 0), "").Battery(lab, check)
+            .Select(c => new CheckResult(c.Name, false, c.Hint, why, TimeSpan.Zero)).ToList());
 
-    public static IReadOnlyList<string> Labs { get; } = [WebStudentChecks.Lab, PingStudentChecks.Lab, MailStudentChecks.Lab];
+    /// <summary>The lab's whole card: each check's card in the notebook's order, an unanswered one for each check never offered.</summary>
+    public static ReportCard Whole(string lab, IReadOnlyDictionary<string, ReportCard> cards, string why) =>
+        new(lab, Checks[lab].SelectMany(check => cards.TryGetValue(check, out var card) ? card.Results : Unanswered(lab, check, why).Results).ToList());
 
     /// <summary>
     /// Web: the battery's site is copied where the graded kernel can read it (the judge's temporary folder is not),

@@ -2,8 +2,11 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using NetLabs.Icmp;
 using NetLabs.Mail;
 using NetLabs.Ping;
+using NetLabs.Proxy;
+using NetLabs.Video;
 using NetLabs.Web;
 
 namespace NetLabs.Checks.Grading;
@@ -15,26 +18,41 @@ namespace NetLabs.Checks.Grading;
 /// the function to the checker's judge process, which runs the lab's battery against it through
 /// <see cref="RemoteGap"/> and keeps the report card. The kernel only ever learns the card to show it.
 /// </summary>
-public static class StudentHost
+public static partial class StudentHost
 {
     /// <summary>"127.0.0.1:port" of the judge's control socket, set by the checker for the graded kernel only.</summary>
     public const string GraderVariable = "NETLABS_GRADER";
 
-    private static readonly SmtpClientOptions MailOptions = new() { Timeout = TimeSpan.FromSeconds(3) };
     private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(30);
 
     public static Task<string> ServeAsync(ConnectionHandler handler, CancellationToken cancellationToken = default) =>
-        ServeAsync(new Gap(handler, null, null), cancellationToken);
+        ServeAsync(new GapOffer("handle-connection") { Web = handler }, cancellationToken);
 
     public static Task<string> ServeAsync(PingExchange exchange, CancellationToken cancellationToken = default) =>
-        ServeAsync(new Gap(null, exchange, null), cancellationToken);
+        ServeAsync(new GapOffer("send-one-ping") { Ping = exchange }, cancellationToken);
 
     public static Task<string> ServeAsync(SmtpClientDialogue transaction, CancellationToken cancellationToken = default) =>
-        ServeAsync(new Gap(null, null, transaction), cancellationToken);
+        ServeAsync(new GapOffer("smtp-dialogue") { Mail = transaction }, cancellationToken);
 
-    private sealed record Gap(ConnectionHandler? Web, PingExchange? Ping, SmtpClientDialogue? Mail);
+    public static Task<string> ServeAsync(ProxyClientHandler handler, CancellationToken cancellationToken = default) =>
+        ServeAsync(new GapOffer("handle-client") { Proxy = handler }, cancellationToken);
 
-    private static Task<string> ServeAsync(Gap gap, CancellationToken cancellationToken)
+    public static Task<string> ServeAsync(Func<byte[], ushort> checksum, EchoRequestBuilder build, CancellationToken cancellationToken = default) =>
+        ServeAsync(new GapOffer("echo-request") { Checksum = checksum, EchoRequest = build }, cancellationToken);
+
+    public static Task<string> ServeAsync(IcmpPacketParser parse, CancellationToken cancellationToken = default) =>
+        ServeAsync(new GapOffer("parse-echo-reply") { Parser = parse }, cancellationToken);
+
+    public static Task<string> ServeAsync(TracerouteHopsLoop loop, CancellationToken cancellationToken = default) =>
+        ServeAsync(new GapOffer("traceroute-loop") { Traceroute = loop }, cancellationToken);
+
+    public static Task<string> ServeAsync(RtpHeaderWriter writer, CancellationToken cancellationToken = default) =>
+        ServeAsync(new GapOffer("rtp-header") { RtpHeader = writer }, cancellationToken);
+
+    public static Task<string> ServeAsync(RtspRequestWriter writer, RtspReplyReader reader, CancellationToken cancellationToken = default) =>
+        ServeAsync(new GapOffer("rtsp-requests") { RtspRequest = writer, RtspReply = reader }, cancellationToken);
+
+    private static Task<string> ServeAsync(GapOffer gap, CancellationToken cancellationToken)
     {
         var grader = Environment.GetEnvironmentVariable(GraderVariable);
         if (grader is null || !IPEndPoint.TryParse(grader, out var judge))
@@ -42,23 +60,19 @@ public static class StudentHost
         return ServeAsync(gap, judge, cancellationToken);
     }
 
-    /// <summary>Offers one of the three gaps to the judge at <paramref name="judge"/> (the tests call this directly).</summary>
-    internal static Task<string> ServeAsync(ConnectionHandler? web, PingExchange? ping, SmtpClientDialogue? mail, IPEndPoint judge, CancellationToken cancellationToken) =>
-        ServeAsync(new Gap(web, ping, mail), judge, cancellationToken);
-
-    private static async Task<string> ServeAsync(Gap gap, IPEndPoint judge, CancellationToken cancellationToken)
+    /// <summary>Offers a gap to the judge at <paramref name="judge"/> (the tests call this directly).</summary>
+    internal static async Task<string> ServeAsync(GapOffer gap, IPEndPoint judge, CancellationToken cancellationToken)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var servers = new ConcurrentDictionary<string, WebServer>();
-        var sockets = new ConcurrentDictionary<string, Socket>();
+        var state = new HostState();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var calls = Task.Run(() => AcceptCallsAsync(listener, gap, servers, sockets, stop.Token), CancellationToken.None);
+        var calls = Task.Run(() => AcceptCallsAsync(listener, gap, state, stop.Token), CancellationToken.None);
         try
         {
             using var control = await GradingWire.ConnectAsync(judge, cancellationToken).ConfigureAwait(false);
             var stream = control.GetStream();
-            await GradingWire.WriteAsync(stream, new JsonObject { ["port"] = ((IPEndPoint)listener.LocalEndpoint).Port }, cancellationToken).ConfigureAwait(false);
+            await GradingWire.WriteAsync(stream, new JsonObject { ["port"] = ((IPEndPoint)listener.LocalEndpoint).Port, ["check"] = gap.Check }, cancellationToken).ConfigureAwait(false);
             // The judge answers once, when its battery is done, with the report card it keeps.
             var done = await GradingWire.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
             return (string?)done?["card"] ?? "the checker went away without a report card";
@@ -68,26 +82,23 @@ public static class StudentHost
             await stop.CancelAsync().ConfigureAwait(false);
             listener.Stop();
             try { await calls.ConfigureAwait(false); } catch (OperationCanceledException) { }
-            foreach (var server in servers.Values) await server.StopAsync().ConfigureAwait(false);
-            foreach (var socket in sockets.Values) socket.Dispose();
+            await state.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private static async Task AcceptCallsAsync(TcpListener listener, Gap gap, ConcurrentDictionary<string, WebServer> servers,
-        ConcurrentDictionary<string, Socket> sockets, CancellationToken cancellationToken)
+    private static async Task AcceptCallsAsync(TcpListener listener, GapOffer gap, HostState state, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             TcpClient call;
             try { call = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException) { return; }
-            _ = Task.Run(() => AnswerAsync(call, gap, servers, sockets, cancellationToken), CancellationToken.None);
+            _ = Task.Run(() => AnswerAsync(call, gap, state, cancellationToken), CancellationToken.None);
         }
     }
 
     /// <summary>One call of the judge: run the student's function once and send back what it returned or threw.</summary>
-    private static async Task AnswerAsync(TcpClient call, Gap gap, ConcurrentDictionary<string, WebServer> servers,
-        ConcurrentDictionary<string, Socket> sockets, CancellationToken cancellationToken)
+    private static async Task AnswerAsync(TcpClient call, GapOffer gap, HostState state, CancellationToken cancellationToken)
     {
         using var _ = call;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -102,9 +113,12 @@ public static class StudentHost
             {
                 reply = (string?)request["kind"] switch
                 {
-                    "web" when gap.Web is { } web => WebServerFor(web, (string)request["root"]!, servers),
-                    "ping" when gap.Ping is { } ping => await PingAsync(ping, request, sockets, CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
-                    "mail" when gap.Mail is { } mail => await MailAsync(mail, request, CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                    "web" when gap.Web is { } web => WebServerFor(web, (string)request["root"]!, state.Servers),
+                    "ping" when gap.Ping is { } ping => await PingAsync(ping, request, state.Sockets, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                    "mail" when gap.Mail is { } mail => await MailAsync(mail, request, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                    "proxy" when gap.Proxy is { } proxy => await ProxyAsync(proxy, request, state.Caches, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                    "traceroute" when gap.Traceroute is { } loop => await TracerouteAsync(loop, request, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                    var kind when PureCall(gap, kind, request) is { } pure => await Task.Run(pure, limit.Token).ConfigureAwait(false),
                     var kind => GradingWire.Error(new InvalidOperationException($"this notebook's gap cannot answer a '{kind}' call")),
                 };
             }
@@ -118,18 +132,6 @@ public static class StudentHost
         {
             // The judge hung up or gave up: nothing to answer.
         }
-    }
-
-    /// <summary>The judge closes a call it gave up on: that cancels the student's function like the checks' own token would.</summary>
-    private static CancellationToken CancelledWhenClosed(NetworkStream stream, CancellationTokenSource limit)
-    {
-        _ = Task.Run(async () =>
-        {
-            try { await stream.ReadAsync(new byte[1], limit.Token).ConfigureAwait(false); }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
-            await limit.CancelAsync().ConfigureAwait(false);
-        }, CancellationToken.None);
-        return limit.Token;
     }
 
     /// <summary>
