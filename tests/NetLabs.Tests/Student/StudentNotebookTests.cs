@@ -150,30 +150,34 @@ public sealed class StudentNotebookTests(RealKernel kernel)
         try
         {
             void Submit(string name, JsonNode notebook) => File.WriteAllText(Path.Combine(submissions.FullName, name), notebook.ToJsonString());
-            JsonNode WithGapTail(string tail)
+            JsonNode WithGapTail(string lab, string tail)
             {
-                var notebook = HandedOut("03-smtp");
+                var notebook = HandedOut(lab);
                 var gap = Cell(notebook, "// ✏️ STUDENT GAP");
                 gap["source"] = NotebookHtml.Text(gap["source"]) + "\n" + tail;
                 return notebook;
             }
+            static string ForgedLine(string lab, int passed) => $"report card {lab}: {passed} passed, 0 failed";
 
-            Submit("printed-line.ipynb", WithGapTail($"Console.WriteLine(\"{Forged}\");"));
-            Submit("displayed-html.ipynb", WithGapTail(
-                "new NetLabs.Checks.ReportCard(\"03-smtp\", Enumerable.Range(1, 5).Select(i => new NetLabs.Checks.CheckResult($\"check {i}\", true, \"\", \"ok\", TimeSpan.Zero)).ToList())"));
-            var deleted = HandedOut("03-smtp");
-            deleted["cells"]!.AsArray().Remove(Cell(deleted, "// ✅ CHECK"));
-            deleted["cells"]!.AsArray().Add(Code($"Console.WriteLine(\"{Forged}\");"));
+            // Each forgery on another lab (the checker is the same for all): a printed summary, a displayed card, the check
+            // cells deleted (both of 05's), the check cells rewritten to pass (both of 07's).
+            Submit("printed-line.ipynb", WithGapTail("04-web-proxy", $"Console.WriteLine(\"{ForgedLine("04-web-proxy", 5)}\");"));
+            Submit("displayed-html.ipynb", WithGapTail("06-traceroute",
+                "new NetLabs.Checks.ReportCard(\"06-traceroute\", Enumerable.Range(1, 4).Select(i => new NetLabs.Checks.CheckResult($\"check {i}\", true, \"\", \"ok\", TimeSpan.Zero)).ToList())"));
+            var deleted = HandedOut("05-icmp-pinger");
+            foreach (var check in Cells(deleted, "// ✅ CHECK")) deleted["cells"]!.AsArray().Remove(check);
+            deleted["cells"]!.AsArray().Add(Code($"Console.WriteLine(\"{ForgedLine("05-icmp-pinger", 8)}\");"));
             Submit("deleted-check.ipynb", deleted);
-            var rewritten = HandedOut("03-smtp");
-            Cell(rewritten, "// ✅ CHECK")["source"] = $"// ✅ CHECK: smtp-dialogue\n\"<p>{Forged}</p>\"";
+            var rewritten = HandedOut("07-video-streaming");
+            foreach (var check in Cells(rewritten, "// ✅ CHECK"))
+                check["source"] = $"{NotebookHtml.Text(check["source"]).Split('\n')[0]}\n\"<p>{ForgedLine("07-video-streaming", 4)}</p>\"";
             Submit("rewritten-check.ipynb", rewritten);
             var solution = Path.Combine(Solutions, "03-smtp.smtp-dialogue.csx");
             // One gap tries both escapes: read the solutions and another submission, write outside its scratch copy.
             var reads = new[] { "../solutions/03-smtp.smtp-dialogue.csx", "solutions/03-smtp.smtp-dialogue.csx", solution, Path.Combine(submissions.FullName, "printed-line.ipynb") }
                 .Select(p => $"try {{ Console.WriteLine(\"LEAKED \" + System.IO.File.ReadAllText({Literal(p)}).Length); }} catch (Exception e) {{ Console.WriteLine(\"read refused: \" + e.GetType().Name); }}");
             var writes = outside.Select(p => $"try {{ System.IO.File.WriteAllText({Literal(p)}, \"x\"); Console.WriteLine(\"wrote {Literal(p)[1..^1]}\"); }} catch (Exception e) {{ Console.WriteLine(\"write refused: \" + e.GetType().Name); }}");
-            Submit("escapes.ipynb", WithGapTail(string.Join("\n", reads.Concat(writes))));
+            Submit("escapes.ipynb", WithGapTail("03-smtp", string.Join("\n", reads.Concat(writes))));
             File.WriteAllText(Path.Combine(submissions.FullName, "not-a-notebook.ipynb"), "{ this is no notebook");
             var noGap = HandedOut("03-smtp");
             Cell(noGap, "// ✏️ STUDENT GAP")["source"] = "async Task<SmtpReply> SendMail() => throw new Exception();";
@@ -181,18 +185,17 @@ public sealed class StudentNotebookTests(RealKernel kernel)
             var twoGaps = HandedOut("03-smtp");
             twoGaps["cells"]!.AsArray().Add(Cell(twoGaps, "// ✏️ STUDENT GAP").DeepClone());
             Submit("two-gaps.ipynb", twoGaps);
-            Submit("other-lab.ipynb", HandedOut("01-web-server"));
 
             var run = await kernel.Serialized(() => ExternalProcess.RunAsync("dotnet",
-                NetlabsTool.Arguments("notebooks", "check", submissions.FullName, "--lab", "03-smtp", "--out", output.FullName), Timeout, workingDirectory: RepoPaths.Root));
+                NetlabsTool.Arguments("notebooks", "check", submissions.FullName, "--out", output.FullName), Timeout, workingDirectory: RepoPaths.Root));
             Assert.True(run.ExitCode == 1, run.ToString());   // some could not be graded
             var rows = Rows(run.StandardOutput);
-            foreach (var forged in new[] { "printed-line", "displayed-html", "deleted-check", "rewritten-check", "escapes" })
-                Assert.Matches($@"^{forged}\.ipynb\s+03-smtp\s+0\s+5\s+0\s+\d+\.\d s$", rows[forged + ".ipynb"]);
+            foreach (var (forged, lab, checks) in new[] { ("printed-line", "04-web-proxy", 5), ("displayed-html", "06-traceroute", 4), ("deleted-check", "05-icmp-pinger", 8),
+                ("rewritten-check", "07-video-streaming", 8), ("escapes", "03-smtp", 5) })
+                Assert.Matches($@"^{forged}\.ipynb\s+{lab}\s+0\s+{checks}\s+0\s+\d+\.\d s$", rows[forged + ".ipynb"]);
             Assert.Matches(@"^not-a-notebook\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  not a notebook that can be read", rows["not-a-notebook.ipynb"]);
             Assert.Matches(@"^no-gap\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  no gap", rows["no-gap.ipynb"]);
             Assert.Matches(@"^two-gaps\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  2 copies of the gap 'smtp-dialogue'", rows["two-gaps.ipynb"]);
-            Assert.Matches(@"^other-lab\.ipynb\s+\?\s+0\s+0\s+0\s+0\.0 s  not for lab 03-smtp", rows["other-lab.ipynb"]);
 
             // The gaps' attempts ran, and were refused: nothing read, nothing written outside the scratch copy.
             var escapes = Printed(Path.Combine(output.FullName, "escapes.ipynb"));
@@ -200,7 +203,10 @@ public sealed class StudentNotebookTests(RealKernel kernel)
             Assert.Contains("read refused", escapes);
             Assert.Contains("write refused", escapes);
             Assert.All(outside, p => Assert.False(File.Exists(p), $"a gap wrote {p}\n{escapes}"));
-            Assert.Contains("report card 03-smtp: 0 passed, 5 failed", File.ReadAllText(Path.Combine(output.FullName, "printed-line.ipynb")));
+            Assert.Contains("report card 04-web-proxy: 0 passed, 5 failed", File.ReadAllText(Path.Combine(output.FullName, "printed-line.ipynb")));
+            // Both check cells of 07 were restored and each showed the judge's card of its own check.
+            var restored = JsonNode.Parse(File.ReadAllText(Path.Combine(output.FullName, "rewritten-check.ipynb")))!["cells"]!.AsArray();
+            Assert.Equal(2, restored.Count(c => c!["outputs"]?.ToJsonString().Contains("report card 07-video-streaming: 0 passed, 4 failed", StringComparison.Ordinal) == true));
         }
         finally
         {
@@ -288,8 +294,10 @@ public sealed class StudentNotebookTests(RealKernel kernel)
 
     private static JsonNode HandedOut(string lab) => JsonNode.Parse(File.ReadAllText(Path.Combine(StudentFolder, lab + ".ipynb")))!;
 
-    private static JsonObject Cell(JsonNode notebook, string start) =>
-        notebook["cells"]!.AsArray().OfType<JsonObject>().Single(c => NotebookHtml.Text(c["source"]).TrimStart().StartsWith(start, StringComparison.Ordinal));
+    private static JsonObject Cell(JsonNode notebook, string start) => Cells(notebook, start).Single();
+
+    private static List<JsonObject> Cells(JsonNode notebook, string start) =>
+        notebook["cells"]!.AsArray().OfType<JsonObject>().Where(c => NotebookHtml.Text(c["source"]).TrimStart().StartsWith(start, StringComparison.Ordinal)).ToList();
 
     private static JsonObject Code(string source) => new()
     {
