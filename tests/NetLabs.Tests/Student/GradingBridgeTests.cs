@@ -133,6 +133,11 @@ public sealed class GradingBridgeTests
         Assert.False(noIhl.Results[1].Passed, noIhl.ToString());
         Assert.Contains("IHL", noIhl.Results[1].Name);
         Assert.Equal(Rows(await IcmpStudentChecks.RunParseReplyAsync(p => IcmpStudentCheckTests.Parse(p, useIhl: false)).WaitAsync(Bound)), Rows(noIhl));
+
+        // A parser that throws on a damaged packet is named as in the student's notebook, its exception's type included.
+        var throwing = await JudgeAsync(IcmpStudentChecks.PingerLab, new GapOffer("parse-echo-reply") { Parser = p => IcmpStudentCheckTests.Parse(p, true) ?? throw new IndexOutOfRangeException() });
+        Assert.False(throwing.Results[2].Passed, throwing.ToString());
+        Assert.Contains("ParseReply threw IndexOutOfRangeException", throwing.Results[2].Detail);
     }
 
     [Fact]

@@ -62,11 +62,26 @@ internal static class GradingWire
         return reply;
     }
 
-    /// <summary>The exception a student's function threw in the graded kernel, as the checks see it here.</summary>
+    /// <summary>
+    /// The exception a student's function threw in the graded kernel, as the checks see it here: the usual mistakes of
+    /// code over bytes (an index past the end, a null, a bad argument) as themselves, so a card names them as the
+    /// student's own notebook does; anything else by name and message.
+    /// </summary>
     public static Exception StudentException(string type, string message) => type switch
     {
         nameof(NotImplementedException) => new NotImplementedException(message),
         nameof(OperationCanceledException) or nameof(TaskCanceledException) => new OperationCanceledException(message),
+        nameof(IndexOutOfRangeException) => new IndexOutOfRangeException(message),
+        nameof(ArgumentOutOfRangeException) => new ArgumentOutOfRangeException(null, message),
+        nameof(ArgumentNullException) => new ArgumentNullException(null, message),
+        nameof(ArgumentException) => new ArgumentException(message),
+        nameof(NullReferenceException) => new NullReferenceException(message),
+        nameof(InvalidOperationException) => new InvalidOperationException(message),
+        nameof(FormatException) => new FormatException(message),
+        nameof(OverflowException) => new OverflowException(message),
+        nameof(DivideByZeroException) => new DivideByZeroException(message),
+        nameof(InvalidCastException) => new InvalidCastException(message),
+        nameof(KeyNotFoundException) => new KeyNotFoundException(message),
         _ => new GradedCodeException(type, message),
     };
 
