@@ -13,10 +13,10 @@ namespace NetLabs.Checks.Grading;
 
 /// <summary>
 /// The graded notebook's side of <c>netlabs notebooks check</c>. The checker replaces each check cell of the
-/// notebook it grades with <c>await StudentHost.ServeAsync(HandleConnection, cts.Token)</c>: instead of checking
-/// the student's function here (in the kernel, where the student's own code could forge any result), this offers
-/// the function to the checker's judge process, which runs the lab's battery against it through
-/// <see cref="RemoteGap"/> and keeps the report card. The kernel only ever learns the card to show it.
+/// notebook it grades with <c>await StudentHost.ServeAsync(HandleConnection)</c> (the functions of the cell's gap: one
+/// overload per gap): instead of checking the student's functions here (in the kernel, where the student's own code
+/// could forge any result), this offers them to the checker's judge process, which runs the check's battery against
+/// them through <see cref="RemoteGap"/> and keeps the report card. The kernel only ever learns the card to show it.
 /// </summary>
 public static partial class StudentHost
 {
