@@ -58,9 +58,12 @@ internal static class GradingWire
         await WriteAsync(stream, request, cancellationToken).ConfigureAwait(false);
         var reply = await ReadAsync(stream, cancellationToken).ConfigureAwait(false)
             ?? throw new IOException("the graded notebook closed the call without an answer (did its kernel stop?)");
-        if ((string?)reply["error"] is { } type) throw StudentException(type, (string?)reply["message"] ?? "");
-        return reply;
+        return Answer(reply);
     }
+
+    /// <summary>The reply of a call, or the student's exception again when it is an "error" reply.</summary>
+    public static JsonObject Answer(JsonObject reply) =>
+        (string?)reply["error"] is { } type ? throw StudentException(type, (string?)reply["message"] ?? "") : reply;
 
     /// <summary>
     /// The exception a student's function threw in the graded kernel, as the checks see it here: the usual mistakes of

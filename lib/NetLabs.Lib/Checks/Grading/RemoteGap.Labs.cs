@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -18,11 +19,36 @@ public sealed partial class RemoteGap
     /// <summary>
     /// One call to a gap that is plain code over values (the battery calls it synchronously, from its own task). The
     /// student's exception comes back as itself (<see cref="GradingWire.StudentException"/>), so the battery names it.
+    /// A check makes hundreds of these: each goes on an idle connection of the pool when there is one (the kernel
+    /// takes them one after another on it), else on a new one, so calls made at once still run at once, as in the notebook.
     /// </summary>
     private JsonObject CallNow(JsonObject request)
     {
         using var deadline = new CancellationTokenSource(PureCallLimit);
-        return GradingWire.CallAsync(host, request, deadline.Token).GetAwaiter().GetResult();
+        var connection = _idle.TryTake(out var idle) ? idle : GradingWire.ConnectAsync(host, deadline.Token).GetAwaiter().GetResult();
+        JsonObject reply;
+        try
+        {
+            var stream = connection.GetStream();
+            GradingWire.WriteAsync(stream, request, deadline.Token).GetAwaiter().GetResult();
+            reply = GradingWire.ReadAsync(stream, deadline.Token).GetAwaiter().GetResult()
+                ?? throw new IOException("the graded notebook closed the call without an answer (did its kernel stop?)");
+        }
+        catch
+        {
+            connection.Dispose(); // a call given up on (the student's code still runs) or a connection gone: never reused
+            throw;
+        }
+        _idle.Add(connection);
+        return GradingWire.Answer(reply);
+    }
+
+    private readonly ConcurrentBag<TcpClient> _idle = [];
+
+    /// <summary>Closes the idle connections of <see cref="CallNow"/> once the battery is done.</summary>
+    private void CloseIdleCalls()
+    {
+        while (_idle.TryTake(out var connection)) connection.Dispose();
     }
 
     // Lab 5. Checksum, echo request and reply parser are code over bytes: only bytes cross. The check that sends the

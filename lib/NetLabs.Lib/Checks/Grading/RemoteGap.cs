@@ -87,8 +87,11 @@ public sealed partial class RemoteGap(IPEndPoint host, string exchangeFolder, Mj
             else if (check is null || !Checks[lab].Contains(check)) result = new(null, null, $"the check cell offered '{check}', not a check of {lab}");
             else if (judged.Contains(check)) result = new(null, null, $"'{check}' was offered again; its first offer was graded");
             else
-                result = new(check, await new RemoteGap(new IPEndPoint(IPAddress.Loopback, number), exchangeFolder, clip)
-                    .RunBatteryAsync(lab, check, cancellationToken).ConfigureAwait(false), null);
+            {
+                var gap = new RemoteGap(new IPEndPoint(IPAddress.Loopback, number), exchangeFolder, clip);
+                try { result = new(check, await gap.RunBatteryAsync(lab, check, cancellationToken).ConfigureAwait(false), null); }
+                finally { gap.CloseIdleCalls(); }
+            }
         }
         catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or IOException or SocketException or InvalidOperationException)
         {

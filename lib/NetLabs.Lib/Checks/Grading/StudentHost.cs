@@ -97,36 +97,46 @@ public static partial class StudentHost
         }
     }
 
-    /// <summary>One call of the judge: run the student's function once and send back what it returned or threw.</summary>
+    /// <summary>
+    /// One call of the judge: run the student's function once and send back what it returned or threw. Calls to code
+    /// over values (hundreds in one check) follow one another on the same connection, each with its own time limit;
+    /// any other call has its connection to itself.
+    /// </summary>
     private static async Task AnswerAsync(TcpClient call, GapOffer gap, HostState state, CancellationToken cancellationToken)
     {
         using var _ = call;
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(CallLimit);
         var stream = call.GetStream();
         try
         {
-            var request = await GradingWire.ReadAsync(stream, limit.Token).ConfigureAwait(false);
-            if (request is null) return;
-            JsonObject reply;
-            try
+            for (var first = true; ; first = false)
             {
-                reply = (string?)request["kind"] switch
+                using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (first) limit.CancelAfter(CallLimit);
+                var request = await GradingWire.ReadAsync(stream, limit.Token).ConfigureAwait(false);
+                if (request is null) return;
+                limit.CancelAfter(CallLimit);
+                var kind = (string?)request["kind"];
+                var pure = PureCall(gap, kind, request);
+                JsonObject reply;
+                try
                 {
-                    "web" when gap.Web is { } web => WebServerFor(web, (string)request["root"]!, state.Servers),
-                    "ping" when gap.Ping is { } ping => await PingAsync(ping, request, state.Sockets, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
-                    "mail" when gap.Mail is { } mail => await MailAsync(mail, request, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
-                    "proxy" when gap.Proxy is { } proxy => await ProxyAsync(proxy, request, state.Caches, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
-                    "traceroute" when gap.Traceroute is { } loop => await TracerouteAsync(loop, request, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
-                    var kind when PureCall(gap, kind, request) is { } pure => await Task.Run(pure, limit.Token).ConfigureAwait(false),
-                    var kind => GradingWire.Error(new InvalidOperationException($"this notebook's gap cannot answer a '{kind}' call")),
-                };
+                    reply = pure is not null ? await Task.Run(pure, limit.Token).ConfigureAwait(false) : kind switch
+                    {
+                        "web" when gap.Web is { } web => WebServerFor(web, (string)request["root"]!, state.Servers),
+                        "ping" when gap.Ping is { } ping => await PingAsync(ping, request, state.Sockets, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                        "mail" when gap.Mail is { } mail => await MailAsync(mail, request, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                        "proxy" when gap.Proxy is { } proxy => await ProxyAsync(proxy, request, state.Caches, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                        "traceroute" when gap.Traceroute is { } loop => await TracerouteAsync(loop, request, GradingWire.CancelledWhenClosed(stream, limit)).ConfigureAwait(false),
+                        _ => GradingWire.Error(new InvalidOperationException($"this notebook's gap cannot answer a '{kind}' call")),
+                    };
+                }
+                catch (Exception e)
+                {
+                    reply = GradingWire.Error(e);
+                }
+                await GradingWire.WriteAsync(stream, reply, limit.Token).ConfigureAwait(false);
+                if (pure is null) return;
             }
-            catch (Exception e)
-            {
-                reply = GradingWire.Error(e);
-            }
-            await GradingWire.WriteAsync(stream, reply, limit.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or InvalidDataException or System.Text.Json.JsonException)
         {
