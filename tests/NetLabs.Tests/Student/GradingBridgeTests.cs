@@ -141,6 +141,24 @@ public sealed class GradingBridgeTests
     }
 
     [Fact]
+    public async Task A_call_that_never_returns_in_time_fails_its_check_and_the_next_checks_still_run()
+    {
+        // Stuck on the first check's packet (a 57 TTL) for longer than any limit: that check gives up, its call is
+        // dropped, and the later checks' calls go on fresh connections to the same gap.
+        var stuck = await JudgeAsync(IcmpStudentChecks.PingerLab, new GapOffer("parse-echo-reply")
+        {
+            Parser = p =>
+            {
+                if (p.Length > 8 && p[8] == 57) Thread.Sleep(TimeSpan.FromSeconds(12));
+                return IcmpStudentCheckTests.Parse(p, useIhl: true);
+            },
+        });
+        Assert.False(stuck.Results[0].Passed, stuck.ToString());
+        Assert.Contains("gave up", stuck.Results[0].Detail);
+        Assert.True(stuck.Results[1].Passed && stuck.Results[2].Passed, stuck.ToString());
+    }
+
+    [Fact]
     public async Task Traceroute_the_reference_loop_gets_full_marks_and_a_shared_timeout_loses_the_silent_router_row()
     {
         var ours = await JudgeAsync(TracerouteStudentChecks.Lab, new GapOffer("traceroute-loop") { Traceroute = (p, d, o, t) => IcmpStudentCheckTests.Loop(p, d, o, sharedTimeout: false, t) });
