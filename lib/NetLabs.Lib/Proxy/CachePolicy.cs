@@ -32,7 +32,7 @@ public static class CachePolicy
         if (!RequestAllowsCache(request)) return request.First == "GET" ? "request says no-store" : $"{request.First} is never cached";
         if (response.HasToken("Cache-Control", "no-store")) return "no-store";
         if (response.HasToken("Cache-Control", "private")) return "private";
-        if (response["Vary"]?.Trim() == "*") return "Vary: *";
+        if (response.HasToken("Vary", "*")) return "Vary: *"; // varies on things no request field says: never the same variant
         if (request["Authorization"] is not null && !response.HasToken("Cache-Control", "public") && response.Directive("Cache-Control", "s-maxage") is null)
             return "authorised request";
         if (status == 206) return "partial content";

@@ -148,6 +148,7 @@ public class ProxyServerTests : IDisposable
     [InlineData("Cache-Control: max-age=600\r\nAge: 700\r\n")]            // already older than its lifetime
     [InlineData("Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nDate: Fri, 27 Nov 2026 10:00:00 GMT\r\n")]
     [InlineData("Vary: *\r\nCache-Control: max-age=600\r\n")]
+    [InlineData("Vary: Accept-Encoding, *\r\nCache-Control: max-age=600\r\n")]
     public async Task Objects_the_rules_forbid_or_that_are_stale_go_to_the_origin_every_time(string fields)
     {
         await using var origin = ScriptedOrigin.Answering($"HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok");
