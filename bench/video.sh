@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
-RATES=${RATES:-"100 200 400 800 1600 3200 6400 10000"}
+RATES=${RATES:-"100 200 400 800 1600 3200 4800 6400 10000"}
 CLIP=data/video/testsrc-320x240-10fps.mjpeg
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
