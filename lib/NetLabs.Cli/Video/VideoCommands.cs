@@ -20,11 +20,12 @@ internal static class VideoCommands
         var loss = new Option<double>("--loss") { Description = "Probability of dropping an RTP packet." };
         var delay = new Option<double>("--delay-ms") { Description = "Constant delay added to each RTP packet, in ms." };
         var jitter = new Option<double>("--jitter-ms") { Description = "Random extra delay per packet (uniform 0..J ms)." };
+        var perFrame = new Option<bool>("--jitter-per-frame") { Description = "Draw the jitter once per frame: a frame's packets are delayed together, frames overtake each other." };
         var seed = new Option<int?>("--seed") { Description = "Seed for reproducible loss and jitter." };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print a line per RTSP request." };
         var command = new Command("serve", "Run the lab's video server (RTSP over TCP, RTP/JPEG over UDP). Ctrl+C stops it.")
         {
-            port, bind, clip, fps, loop, loss, delay, jitter, seed, quiet,
+            port, bind, clip, fps, loop, loss, delay, jitter, perFrame, seed, quiet,
         };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
@@ -38,6 +39,7 @@ internal static class VideoCommands
                 LossProbability = result.GetValue(loss),
                 Delay = TimeSpan.FromMilliseconds(result.GetValue(delay)),
                 Jitter = TimeSpan.FromMilliseconds(result.GetValue(jitter)),
+                JitterPerFrame = result.GetValue(perFrame),
                 Seed = result.GetValue(seed),
             });
             Terminal.Line($"video server streaming {server.Clip} at {server.Url} (RTSP on tcp {server.EndPoint}, RTP from udp port {server.RtpPort})");
@@ -58,9 +60,13 @@ internal static class VideoCommands
         var output = new Option<string?>("--out") { Description = "Folder to save each frame in as frameNNNNN.jpg." };
         var rtpPort = new Option<int>("--rtp-port") { Description = "UDP port to receive RTP on (0 = any free one; fix one for a firewall).", DefaultValueFactory = _ => 0 };
         var idle = new Option<string>("--timeout") { Description = "Give up when no frame comes for this long.", DefaultValueFactory = _ => "3s" };
+        var buffer = new Option<int?>("--buffer")
+        {
+            Description = "Play through a playout buffer this many frames deep: frames are shown (and saved) on the player's clock, and frozen frames are counted.",
+        };
         var command = new Command("play", "Play an RTSP stream of RTP/JPEG: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN; save frames, print statistics.")
         {
-            url, frames, output, rtpPort, idle,
+            url, frames, output, rtpPort, idle, buffer,
         };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
@@ -69,18 +75,35 @@ internal static class VideoCommands
             var folder = result.GetValue(output);
             if (folder is not null) Directory.CreateDirectory(folder);
             var timeout = Endpoints.Duration(result.GetValue(idle)!, "--timeout");
+            var depth = result.GetValue(buffer);
+            if (depth is < 0 or > 1000) throw new CliFailure("--buffer is a number of frames from 0 to 1000.", 2);
             await using var player = await VideoPlayer.OpenAsync(result.GetValue(url)!, receiverPort: result.GetValue(rtpPort), cancellationToken: ct);
             Terminal.Line($"playing {player.Rtsp.Url} (session {player.Rtsp.Session}, RTP to udp port {player.Receiver.Port})");
             var saved = 0;
-            await player.ReceiveAsync(count, frame =>
+            void Save(VideoFrame frame)
             {
                 if (folder is null) return;
                 File.WriteAllBytes(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"frame{frame.Number:D5}.jpg")), frame.Jpeg);
                 saved++;
-            }, timeout, ct);
+            }
+            PlayoutResult? playout = null;
+            if (depth is { } frameTimes)
+            {
+                // Frames go into the buffer as they arrive while its clock shows them: only frames shown in time are saved.
+                var playoutBuffer = new PlayoutBuffer(frameTimes, player.FramesPerSecond ?? MjpegClip.DefaultFramesPerSecond);
+                var feeding = Task.Run(async () =>
+                {
+                    try { await player.ReceiveAsync(count, playoutBuffer.Add, timeout, ct); }
+                    finally { playoutBuffer.Complete(); }
+                }, ct);
+                playout = await playoutBuffer.PlayAsync(slot => { if (!slot.Frozen) Save(slot.Shown!); }, timeout, ct);
+                await feeding;
+            }
+            else await player.ReceiveAsync(count, Save, timeout, ct);
             await player.TeardownAsync(ct);
             var statistics = player.Statistics;
             Terminal.Line(statistics.ToString());
+            if (playout is not null) Terminal.Line(playout.ToString());
             if (folder is not null) Terminal.Line($"{saved} frames saved in {Path.GetFullPath(folder)}");
             return statistics.FramesComplete > 0 ? 0 : 1;
         }, cancellationToken));

@@ -32,12 +32,38 @@ public static class CachePolicy
         if (!RequestAllowsCache(request)) return request.First == "GET" ? "request says no-store" : $"{request.First} is never cached";
         if (response.HasToken("Cache-Control", "no-store")) return "no-store";
         if (response.HasToken("Cache-Control", "private")) return "private";
-        if (response["Vary"]?.Trim() == "*") return "Vary: *";
+        if (response.HasToken("Vary", "*")) return "Vary: *"; // varies on things no request field says: never the same variant
         if (request["Authorization"] is not null && !response.HasToken("Cache-Control", "public") && response.Directive("Cache-Control", "s-maxage") is null)
             return "authorised request";
         if (status == 206) return "partial content";
+        if (status == 304) return "a 304 answers one client's own conditional request, it is no object";
         if (!IsHeuristicallyCacheable(status) && !HasExplicitFreshness(response)) return $"status {status}";
         return null;
+    }
+
+    /// <summary>
+    /// Whether the client already holds the cached object (RFC 9110 §13.1): its <c>If-None-Match</c> names the cached
+    /// ETag (weak comparison, or <c>*</c>), or, without If-None-Match, its <c>If-Modified-Since</c> is no earlier than the
+    /// cached Last-Modified. Then the cache answers <c>304 Not Modified</c> without a body instead of the object.
+    /// </summary>
+    public static bool ClientHasCurrentCopy(HttpHead request, CachedResponse cached)
+    {
+        if (request.First is not ("GET" or "HEAD") || cached.Status != 200) return false;
+        if (request["If-None-Match"] is { } noneMatch)
+        {
+            if (cached.ETag is not { } etag) return noneMatch.Trim() == "*";
+            foreach (var tag in noneMatch.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                if (tag == "*" || OpaqueTag(tag) == OpaqueTag(etag)) return true;
+            return false;
+        }
+        return Date(request["If-Modified-Since"]) is { } since && Date(cached.LastModified) is { } lastModified && lastModified <= since;
+    }
+
+    /// <summary>An entity tag without its weakness mark: <c>W/"x"</c> and <c>"x"</c> match weakly (RFC 9110 §8.8.3.2).</summary>
+    private static string OpaqueTag(string tag)
+    {
+        tag = tag.Trim();
+        return tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag;
     }
 
     public static bool HasExplicitFreshness(HttpHead response) =>

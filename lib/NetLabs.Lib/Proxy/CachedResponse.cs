@@ -10,7 +10,8 @@ namespace NetLabs.Proxy;
 /// </summary>
 public sealed class CachedResponse
 {
-    private byte[]? _fieldBytes;
+    private static readonly string[] NotModifiedFields = ["Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Last-Modified", "Vary"];
+    private byte[]? _fieldBytes, _notModifiedFieldBytes;
 
     public CachedResponse(string url, int status, string reason, IReadOnlyList<KeyValuePair<string, string>> fields, byte[] body,
         DateTimeOffset responseTime, TimeSpan initialAge, TimeSpan freshnessLifetime, IReadOnlyList<KeyValuePair<string, string>> vary)
@@ -68,12 +69,19 @@ public sealed class CachedResponse
     }
 
     /// <summary>The fields as sent to a client, CRLF after each: prepared once, reused by every hit.</summary>
-    internal byte[] FieldBytes => _fieldBytes ??= BuildFieldBytes();
+    internal byte[] FieldBytes => _fieldBytes ??= BuildFieldBytes(Fields);
 
-    private byte[] BuildFieldBytes()
+    /// <summary>
+    /// The fields a <c>304 Not Modified</c> carries (RFC 9110 §15.4.5): the validators and what updates the client's
+    /// cached copy, not the representation's own (Content-Type, Content-Encoding…), which the client already has.
+    /// </summary>
+    internal byte[] NotModifiedFieldBytes => _notModifiedFieldBytes ??=
+        BuildFieldBytes(Fields.Where(f => Array.Exists(NotModifiedFields, n => n.Equals(f.Key, StringComparison.OrdinalIgnoreCase))).ToList());
+
+    private static byte[] BuildFieldBytes(IReadOnlyList<KeyValuePair<string, string>> fields)
     {
         var text = new StringBuilder();
-        foreach (var (key, value) in Fields) text.Append(key).Append(": ").Append(value).Append("\r\n");
+        foreach (var (key, value) in fields) text.Append(key).Append(": ").Append(value).Append("\r\n");
         return Encoding.Latin1.GetBytes(text.ToString());
     }
 

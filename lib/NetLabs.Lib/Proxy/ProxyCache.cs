@@ -13,7 +13,8 @@ public sealed record ProxyCacheStatistics(int Objects, long Bytes, long Capacity
 /// The proxy's cache: objects keyed on their absolute URL, in memory within <see cref="CapacityBytes"/>, least
 /// recently used evicted first (LRU: a dictionary to find, a linked list to order, both O(1)). With a folder, every
 /// stored object is also written there (one file each, named by the URL's SHA-256), so a restarted proxy still has
-/// it; the folder is bounded by the same number of bytes, its least recently used files deleted first.
+/// it; the folder is bounded by the same number of bytes, its least recently used files deleted first (a second LRU
+/// list, so a store evicts in O(1) per file removed: the folder is listed once, at start).
 /// Thread-safe; one lock, held only for dictionary and list work (never for disk or network).
 /// </summary>
 public sealed class ProxyCache : IHtmlDisplay
@@ -22,8 +23,9 @@ public sealed class ProxyCache : IHtmlDisplay
     private readonly object _lock = new();
     private readonly Dictionary<string, LinkedListNode<CachedResponse>> _byUrl = new(StringComparer.Ordinal);
     private readonly LinkedList<CachedResponse> _recency = new(); // most recently used first
-    private readonly Dictionary<string, (long Size, long LastUse)> _disk = new(StringComparer.Ordinal);
-    private long _bytes, _diskBytes, _stores, _evictions, _useClock;
+    private readonly Dictionary<string, LinkedListNode<(string Name, long Size)>> _disk = new(StringComparer.Ordinal);
+    private readonly LinkedList<(string Name, long Size)> _diskRecency = new(); // most recently used first
+    private long _bytes, _diskBytes, _stores, _evictions;
 
     /// <param name="capacityBytes">Bytes of memory for objects (and, separately, of the folder).</param>
     /// <param name="maxObjectBytes">Largest body stored; larger objects are relayed, never kept.</param>
@@ -38,12 +40,12 @@ public sealed class ProxyCache : IHtmlDisplay
         if (Directory is not null)
         {
             System.IO.Directory.CreateDirectory(Directory);
-            foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*.cache"))
+            // Newest first: the order files were last written in stands for their last use before the restart.
+            foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*.cache").OrderByDescending(f => f.LastWriteTimeUtc))
             {
-                _disk[file.Name] = (file.Length, file.LastWriteTimeUtc.Ticks);
+                _disk[file.Name] = _diskRecency.AddLast((file.Name, file.Length));
                 _diskBytes += file.Length;
             }
-            _useClock = _disk.Count == 0 ? 0 : _disk.Values.Max(d => d.LastUse);
             TrimDisk();
         }
     }
@@ -207,8 +209,12 @@ public sealed class ProxyCache : IHtmlDisplay
             var size = new FileInfo(path).Length;
             lock (_lock)
             {
-                if (_disk.Remove(name, out var old)) _diskBytes -= old.Size;
-                _disk[name] = (size, ++_useClock);
+                if (_disk.Remove(name, out var old))
+                {
+                    _diskRecency.Remove(old);
+                    _diskBytes -= old.Value.Size;
+                }
+                _disk[name] = _diskRecency.AddFirst((name, size));
                 _diskBytes += size;
             }
             TrimDisk();
@@ -226,7 +232,8 @@ public sealed class ProxyCache : IHtmlDisplay
         lock (_lock)
         {
             if (!_disk.TryGetValue(name, out var entry)) return null;
-            _disk[name] = (entry.Size, ++_useClock);
+            _diskRecency.Remove(entry);
+            _diskRecency.AddFirst(entry);
         }
         try
         {
@@ -254,8 +261,8 @@ public sealed class ProxyCache : IHtmlDisplay
             string victim;
             lock (_lock)
             {
-                if (_diskBytes <= CapacityBytes || _disk.Count == 0) return;
-                victim = _disk.MinBy(d => d.Value.LastUse).Key;
+                if (_diskBytes <= CapacityBytes || _diskRecency.Last is not { } last) return;
+                victim = last.Value.Name;
             }
             DeleteFile(victim);
         }
@@ -266,7 +273,8 @@ public sealed class ProxyCache : IHtmlDisplay
         lock (_lock)
         {
             if (!_disk.Remove(name, out var entry)) return;
-            _diskBytes -= entry.Size;
+            _diskRecency.Remove(entry);
+            _diskBytes -= entry.Value.Size;
         }
         try { File.Delete(Path.Combine(Directory!, name)); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

@@ -161,14 +161,20 @@ internal sealed class ProxyConnection : IDisposable
         return request.Third == "HTTP/1.1" || request.HasToken("Connection", "keep-alive") || request.HasToken("Proxy-Connection", "keep-alive");
     }
 
-    /// <summary>Sends a cached object: status, stored fields, its current Age, and the body (none for HEAD).</summary>
+    /// <summary>
+    /// Sends a cached object: status, stored fields, its current Age, and the body (none for HEAD). A client that already
+    /// holds this very object (its own If-None-Match / If-Modified-Since matches) gets <c>304 Not Modified</c> and no body.
+    /// </summary>
     private async Task<bool> RespondFromCacheAsync(RequestInfo info, HttpHead request, CachedResponse cached, CacheResult result, bool keepAlive, long fromOrigin)
     {
-        var withBody = request.First != "HEAD" && cached.Status is not (204 or 304);
+        var notModified = CachePolicy.ClientHasCurrentCopy(request, cached);
+        var withBody = !notModified && request.First != "HEAD" && cached.Status is not (204 or 304);
+        var length = notModified ? "" : string.Create(CultureInfo.InvariantCulture, $"Content-Length: {cached.Body.Length}\r\n");
         var dynamic = string.Create(CultureInfo.InvariantCulture,
-            $"Age: {(long)cached.Age(DateTimeOffset.UtcNow).TotalSeconds}\r\nContent-Length: {cached.Body.Length}\r\nVia: 1.1 {_server.Pseudonym}\r\nX-Cache: {(result == CacheResult.Hit ? "HIT" : "REVALIDATED")}\r\nConnection: {(keepAlive ? "keep-alive" : "close")}\r\n\r\n");
-        var status = string.Create(CultureInfo.InvariantCulture, $"HTTP/1.1 {cached.Status} {cached.Reason}\r\n");
-        var fields = cached.FieldBytes;
+            $"Age: {(long)cached.Age(DateTimeOffset.UtcNow).TotalSeconds}\r\n{length}Via: 1.1 {_server.Pseudonym}\r\nX-Cache: {(result == CacheResult.Hit ? "HIT" : "REVALIDATED")}\r\nConnection: {(keepAlive ? "keep-alive" : "close")}\r\n\r\n");
+        var statusCode = notModified ? 304 : cached.Status;
+        var status = notModified ? "HTTP/1.1 304 Not Modified\r\n" : string.Create(CultureInfo.InvariantCulture, $"HTTP/1.1 {cached.Status} {cached.Reason}\r\n");
+        var fields = notModified ? cached.NotModifiedFieldBytes : cached.FieldBytes;
         var headLength = Encoding.Latin1.GetByteCount(status) + fields.Length + Encoding.Latin1.GetByteCount(dynamic);
         var bodyLength = withBody ? cached.Body.Length : 0;
         var token = Arm(_options.IdleTimeout);
@@ -191,7 +197,7 @@ internal sealed class ProxyConnection : IDisposable
         if (total == headLength && bodyLength > 0)
             for (var at = 0; at < bodyLength; at += RelayBufferBytes)
                 await _stream.WriteAsync(cached.Body.AsMemory(at, Math.Min(RelayBufferBytes, bodyLength - at)), Arm(_options.IdleTimeout)).ConfigureAwait(false);
-        Log(info, cached.Status, result, bodyLength, fromOrigin);
+        Log(info, statusCode, result, bodyLength, fromOrigin, notModified ? "the client's copy is current" : null);
         return keepAlive;
     }
 

@@ -18,9 +18,14 @@ internal sealed class JpegFrameAssembler(uint timestamp, TimeSpan firstPacketAt,
     public TimeSpan FirstPacketAt { get; } = firstPacketAt;
     public int Packets { get; private set; }
     public bool TooLarge { get; private set; }
+    /// <summary>The lowest and highest (extended) RTP sequence numbers of its packets so far.</summary>
+    public long LowestSequence { get; private set; } = long.MaxValue;
+    public long HighestSequence { get; private set; } = long.MinValue;
 
-    public void Add(JpegFragment fragment, bool marker)
+    public void Add(JpegFragment fragment, bool marker, long sequence)
     {
+        LowestSequence = Math.Min(LowestSequence, sequence);
+        HighestSequence = Math.Max(HighestSequence, sequence);
         if (TooLarge || _fragments.ContainsKey(fragment.FragmentOffset)) return; // a duplicate adds nothing
         if (fragment.FragmentOffset + fragment.Data.Length > maxFrameBytes || _bytes + fragment.Data.Length > maxFrameBytes)
         {

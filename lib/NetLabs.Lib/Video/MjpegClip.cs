@@ -14,11 +14,13 @@ public sealed class MjpegClip
     public const double DefaultFramesPerSecond = 10;
     /// <summary>A clip is held in memory: larger files are refused rather than read.</summary>
     public const long MaxFileBytes = 64L << 20;
+    public const int MaxFramesPerSecond = 10_000;
 
     public MjpegClip(string name, IReadOnlyList<JpegImage> frames, double framesPerSecond = DefaultFramesPerSecond)
     {
         if (frames.Count == 0) throw new VideoClipException($"The clip {name} has no frames.");
-        if (!(framesPerSecond is > 0 and <= 1000)) throw new VideoClipException($"A clip plays at 0–1000 frames per second, not {framesPerSecond}.");
+        // Up to 10 000 frames/s (benchmarks): the 90 kHz RTP clock still gives each frame 9 ticks of its own.
+        if (!(framesPerSecond is > 0 and <= MaxFramesPerSecond)) throw new VideoClipException($"A clip plays at 0–{MaxFramesPerSecond} frames per second, not {framesPerSecond}.");
         Name = name;
         Frames = frames;
         FramesPerSecond = framesPerSecond;

@@ -80,6 +80,7 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
     private uint? _ssrc;
     private long _baseSequence, _maxSequence, _received, _late, _duplicate, _invalid, _framesComplete, _framesLate, _payloadBytes;
     private long _firstTimestamp, _lastEmittedTimestamp = long.MinValue, _lastTimestampExtended;
+    private long? _nextSequence; // the sequence number after the last frame handed out or given up
     private long? _firstFrameNumber, _lastFrameNumber;
     private double _jitter, _ticksPerFrame;
     private double? _lastTransit;
@@ -192,6 +193,7 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
         var sequence = Extend(packet.SequenceNumber, _maxSequence, 16);
         if (!Remember(sequence)) { _duplicate++; return; }
         if (sequence > _maxSequence) _maxSequence = sequence;
+        if (sequence < _baseSequence) _baseSequence = sequence; // an earlier packet overtaken by the first one: expected too
         var timestamp = Extend(packet.Timestamp, _lastTimestampExtended, 32);
         if (timestamp > _lastTimestampExtended) _lastTimestampExtended = timestamp;
         UpdateJitter(at, timestamp);
@@ -208,7 +210,7 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
             frame = new JpegFrameAssembler(packet.Timestamp, at, _options.MaxFrameBytes);
             _pending[timestamp] = frame;
         }
-        frame.Add(fragment, packet.Marker);
+        frame.Add(fragment, packet.Marker, sequence);
         Flush(at, force: false);
     }
 
@@ -240,7 +242,9 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
     }
 
     // Hands out complete frames in timestamp order. An incomplete frame blocks newer complete ones for at most the
-    // reorder window (its late packets may still come); after that, or when too many frames wait, it is given up.
+    // reorder window (its late packets may still come); after that, or when too many frames wait, it is given up. A
+    // complete frame after a gap in the sequence numbers waits as long: the gap may be a whole earlier frame that the
+    // network let this one overtake.
     private void Flush(TimeSpan now, bool force)
     {
         while (_pending.Count > 0)
@@ -248,7 +252,10 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
             var (timestamp, oldest) = _pending.First();
             if (oldest.IsComplete)
             {
+                var gapBefore = _nextSequence is { } next && oldest.LowestSequence > next;
+                if (gapBefore && !force && now - oldest.FirstPacketAt <= _options.ReorderWindow && _pending.Count <= _options.MaxPendingFrames) break;
                 _pending.Remove(timestamp);
+                _nextSequence = Math.Max(_nextSequence ?? long.MinValue, oldest.HighestSequence + 1);
                 Emit(timestamp, oldest, now);
                 continue;
             }
@@ -258,6 +265,7 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
             {
                 _pending.Remove(timestamp);
                 _lastEmittedTimestamp = Math.Max(_lastEmittedTimestamp, timestamp); // its stragglers are late now
+                if (oldest.HighestSequence != long.MinValue) _nextSequence = Math.Max(_nextSequence ?? long.MinValue, oldest.HighestSequence + 1);
                 _givenUp.Add(timestamp);
                 if (_givenUp.Count > 64) _givenUp.Remove(_givenUp.Min());
                 continue;

@@ -77,6 +77,7 @@ internal sealed class RtpStreamer
         var image = _clip.Frames[(int)(NextFrame % _clip.Frames.Count)];
         var timestamp = TimestampOf(NextFrame);
         var payloads = JpegPayload.Packetize(image, _options.MaxPayloadBytes);
+        var frameJitter = _options.JitterPerFrame ? Jitter() : TimeSpan.Zero;
         for (var i = 0; i < payloads.Count; i++)
         {
             var packet = new RtpPacket
@@ -93,13 +94,15 @@ internal sealed class RtpStreamer
                 _sent(0, 1, 0);
                 continue;
             }
-            var delay = _options.Delay + (_options.Jitter > TimeSpan.Zero ? _options.Jitter * _random.NextDouble() : TimeSpan.Zero);
+            var delay = _options.Delay + (_options.JitterPerFrame ? frameJitter : Jitter());
             if (delay <= TimeSpan.Zero) Send(packet, client);
             else if (delayed.Count < MaxDelayedPackets) delayed.Enqueue(packet, now + (long)(delay.TotalSeconds * Stopwatch.Frequency));
             else _sent(0, 1, 0);
         }
         NextFrame++;
     }
+
+    private TimeSpan Jitter() => _options.Jitter > TimeSpan.Zero ? _options.Jitter * _random.NextDouble() : TimeSpan.Zero;
 
     private void Send(byte[] packet, IPEndPoint client)
     {

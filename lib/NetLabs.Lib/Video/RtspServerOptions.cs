@@ -26,6 +26,11 @@ public sealed record RtspServerOptions
     public TimeSpan Delay { get; init; }
     /// <summary>Uniform random extra delay per packet, between 0 and this (packets may overtake each other).</summary>
     public TimeSpan Jitter { get; init; }
+    /// <summary>
+    /// Draw the jitter once per frame instead of once per packet: a frame's packets are delayed together, as when a whole
+    /// frame waits behind other traffic in a queue. Frames then arrive whole but at irregular times.
+    /// </summary>
+    public bool JitterPerFrame { get; init; }
     /// <summary>Seed for loss and jitter (each session draws from seed + its number); null = different every run.</summary>
     public int? Seed { get; init; }
     /// <summary>The largest RTP payload (RFC 2435 header, tables and scan data); frames larger than that are fragmented.</summary>

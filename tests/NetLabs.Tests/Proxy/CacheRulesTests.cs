@@ -40,6 +40,8 @@ public class CacheRulesTests
         var get = Head("GET http://x/ HTTP/1.1");
         Assert.Equal("status 500", CachePolicy.WhyNotStorable(get, 500, Head("HTTP/1.1 500 Oops")));
         Assert.Null(CachePolicy.WhyNotStorable(get, 404, Head("HTTP/1.1 404 Not Found")));
+        // A 304 with a lifetime still answers one client's own conditional request: storing it would serve no body to the next.
+        Assert.NotNull(CachePolicy.WhyNotStorable(Head("GET http://x/ HTTP/1.1\nIf-None-Match: \"a\""), 304, Head("HTTP/1.1 304 Not Modified\nCache-Control: max-age=60")));
     }
 
     [Fact]
@@ -65,6 +67,54 @@ public class CacheRulesTests
         Assert.True(cache.Statistics.Bytes <= cache.CapacityBytes);
         Assert.Equal(1, cache.Statistics.Evictions);
         Assert.False(cache.Store(Object("http://x:80/huge", 2001)));
+    }
+
+    [Fact]
+    public void The_cache_folder_keeps_its_own_lru_order_within_capacity_across_a_restart()
+    {
+        var folder = Directory.CreateTempSubdirectory("netlabs-proxy-lru-").FullName;
+        try
+        {
+            var fileBytes = new ProxyCache(1_000_000, 2000, Path.Combine(folder, "measure")).Store(Object("http://x:80/9", 1000))
+                ? new FileInfo(Directory.GetFiles(Path.Combine(folder, "measure"))[0]).Length : 0;
+            Directory.Delete(Path.Combine(folder, "measure"), recursive: true);
+            var cache = new ProxyCache(capacityBytes: 4 * fileBytes + fileBytes / 2, maxObjectBytes: 2000, folder); // four files fit
+            for (var i = 0; i < 4; i++) cache.Store(Object($"http://x:80/{i}", 1000));
+            cache.ClearMemory();
+            Assert.NotNull(cache.Get("http://x:80/0")); // read back from the folder: 0 is now its most recently used file, 1 the least
+            cache.Store(Object("http://x:80/4", 1000));
+            cache.Store(Object("http://x:80/5", 1000));
+            Assert.Equal(4, cache.Statistics.DiskObjects);
+            Assert.True(cache.Statistics.DiskBytes <= cache.CapacityBytes);
+            Assert.Equal(4, Directory.GetFiles(folder, "*.cache").Length);
+
+            var restarted = new ProxyCache(cache.CapacityBytes, 2000, folder);
+            Assert.Equal(4, restarted.Statistics.DiskObjects);
+            Assert.Null(restarted.Get("http://x:80/1"));
+            Assert.Null(restarted.Get("http://x:80/2"));
+            Assert.All(new[] { 0, 3, 4, 5 }, i => Assert.NotNull(restarted.Get($"http://x:80/{i}")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("If-None-Match: \"v1\"", true)]
+    [InlineData("If-None-Match: \"v0\", W/\"v1\"", true)]   // weak comparison
+    [InlineData("If-None-Match: *", true)]
+    [InlineData("If-None-Match: \"v2\"", false)]
+    [InlineData("If-Modified-Since: Tue, 17 Nov 2026 10:00:00 GMT", true)]
+    [InlineData("If-Modified-Since: Mon, 16 Nov 2026 09:59:59 GMT", false)]
+    [InlineData("If-None-Match: \"v2\"\r\nIf-Modified-Since: Tue, 17 Nov 2026 10:00:00 GMT", false)] // If-None-Match decides alone
+    [InlineData("Accept: */*", false)]
+    public void A_client_holds_the_current_copy_when_its_validator_matches_the_cached_one(string requestFields, bool current)
+    {
+        var request = HttpHead.Parse(Encoding.Latin1.GetBytes($"GET http://x/ HTTP/1.1\r\n{requestFields}"), 10);
+        var cached = new CachedResponse("http://x:80/", 200, "OK", [new("ETag", "\"v1\""), new("Last-Modified", "Mon, 16 Nov 2026 10:00:00 GMT")], [1],
+            DateTimeOffset.UtcNow, TimeSpan.Zero, TimeSpan.FromHours(1), []);
+        Assert.Equal(current, CachePolicy.ClientHasCurrentCopy(request, cached));
     }
 
     [Fact]

@@ -162,6 +162,64 @@ public class ProxyInteropTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task Curl_conditional_requests_get_304_from_the_cache_and_nginx_sees_only_the_first()
+    {
+        var accessLog = Path.Combine(_scratch, "nginx-access.log");
+        await using var nginx = await NginxServer.StartAsync(_site.Root, $"access_log {accessLog};");
+        await using var proxy = StartProxy();
+        var url = $"http://127.0.0.1:{nginx.Port}/logo.png";
+        var headers = Path.Combine(_scratch, "headers.txt");
+        var first = await CurlAsync("-x", proxy.Url.ToString(), "-o", "/dev/null", "-D", headers, url);
+        Assert.Equal(0, first.ExitCode);
+        var etag = File.ReadAllLines(headers).Single(l => l.StartsWith("ETag:", StringComparison.OrdinalIgnoreCase))["ETag:".Length..].Trim();
+        var lastModified = File.ReadAllLines(headers).Single(l => l.StartsWith("Last-Modified:", StringComparison.OrdinalIgnoreCase))["Last-Modified:".Length..].Trim();
+
+        async Task<string> StatusAndBytesAsync(params string[] condition) =>
+            (await CurlAsync(["-x", proxy.Url.ToString(), "-o", "/dev/null", "-w", "%{http_code} %{size_download}", .. condition, url])).StandardOutput.Trim();
+        Assert.Equal("304 0", await StatusAndBytesAsync("-H", $"If-None-Match: {etag}"));
+        Assert.Equal("304 0", await StatusAndBytesAsync("-z", lastModified));              // curl -z sends If-Modified-Since
+        Assert.Equal($"200 {_site.Image.Length}", await StatusAndBytesAsync("-H", "If-None-Match: \"other\""));
+        Assert.Equal($"200 {_site.Image.Length}", await StatusAndBytesAsync("-z", "1 Jan 2001 00:00:00 GMT"));
+
+        Assert.True(await Poll.UntilAsync(() => proxy.Counters.Requests == 5, Wait));
+        Assert.Equal((4, 1), (proxy.Counters.Hits, proxy.Counters.Misses));
+        await Task.Delay(200); // nginx writes each line at once; a late line would show here
+        Assert.Single(File.ReadAllLines(accessLog), l => l.Contains("/logo.png"));
+    }
+
+    [SkippableFact]
+    public async Task Curl_never_gets_the_variant_another_accept_encoding_asked_for()
+    {
+        // The origin names the encoding it was asked for in the body; Vary: Accept-Encoding says the answer depends on it.
+        await using var origin = new ScriptedOrigin((head, number, stream) =>
+        {
+            var body = head.Contains("Accept-Encoding: gzip") ? $"gzip-{number}" : $"identity-{number}";
+            return stream.WriteAsync(Encoding.Latin1.GetBytes(
+                $"HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\nVary: Accept-Encoding\r\nContent-Length: {body.Length}\r\n\r\n{body}")).AsTask();
+        });
+        await using var proxy = StartProxy();
+        async Task<string> GetAsync(params string[] fields) =>
+            (await CurlAsync(["-x", proxy.Url.ToString(), .. fields, origin.Url("/page")])).StandardOutput.Trim();
+        Assert.Equal("gzip-1", await GetAsync("-H", "Accept-Encoding: gzip"));
+        Assert.Equal("gzip-1", await GetAsync("-H", "Accept-Encoding: gzip"));   // the same variant: a hit
+        Assert.Equal("identity-2", await GetAsync());                           // another one: to the origin, never gzip-1
+        Assert.Equal("identity-2", await GetAsync());
+        Assert.StartsWith("gzip-", await GetAsync("-H", "Accept-Encoding: gzip"));
+        Assert.Equal(3, origin.Requests.Count);
+    }
+
+    [SkippableFact]
+    public async Task Curl_sending_get_https_in_absolute_form_is_told_to_use_connect()
+    {
+        await using var proxy = StartProxy();
+        // --request-target puts the https URL on the request line as a plain GET, as a misconfigured client would.
+        var result = await CurlAsync("-x", proxy.Url.ToString(), "--request-target", "https://127.0.0.1:9/", "-w", "\n%{http_code}", "http://127.0.0.1:9/");
+        Assert.EndsWith("501", result.StandardOutput.Trim());
+        Assert.Contains("CONNECT", result.StandardOutput);
+        Assert.Contains(proxy.Log, e => e.Status == 501 && e.Url.StartsWith("https://"));
+    }
+
+    [SkippableFact]
     public async Task Curl_https_style_connect_reaches_a_tunnelled_server_byte_for_byte()
     {
         // curl -p (proxytunnel) sends CONNECT even for http://, which lets the test tunnel to a plain origin on loopback.

@@ -98,12 +98,57 @@ public class ProxyServerTests : IDisposable
         Assert.DoesNotContain("Keep-Alive:", text);
     }
 
+    [Fact]
+    public async Task A_clients_own_conditional_request_is_answered_304_from_the_cache_without_the_origin()
+    {
+        await using var origin = ScriptedOrigin.Answering(
+            "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nLast-Modified: Mon, 16 Nov 2026 10:00:00 GMT\r\nCache-Control: max-age=600\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello");
+        await using var proxy = StartProxy();
+        async Task<string> GetAsync(string fields)
+        {
+            var (raw, _) = await ExchangeAsync(proxy.Port, $"GET {origin.Url("/v")} HTTP/1.1\r\nHost: x\r\n{fields}Connection: close\r\n\r\n");
+            return Encoding.Latin1.GetString(raw);
+        }
+        Assert.EndsWith("hello", await GetAsync(""));
+        var notModified = await GetAsync("If-None-Match: \"v1\"\r\n");
+        Assert.StartsWith("HTTP/1.1 304 Not Modified\r\n", notModified);
+        Assert.EndsWith("\r\n\r\n", notModified); // no body
+        Assert.Contains("ETag: \"v1\"\r\n", notModified);
+        Assert.Contains("X-Cache: HIT\r\n", notModified);
+        Assert.DoesNotContain("Content-Type", notModified);
+        Assert.StartsWith("HTTP/1.1 304 ", await GetAsync("If-Modified-Since: Mon, 16 Nov 2026 10:00:00 GMT\r\n"));
+        var changed = await GetAsync("If-None-Match: \"v0\"\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", changed);
+        Assert.EndsWith("hello", changed);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await GetAsync("If-Modified-Since: Sun, 15 Nov 2026 10:00:00 GMT\r\n"));
+        Assert.Single(origin.Requests);
+        Assert.True(await Poll.UntilAsync(() => proxy.Counters.Hits == 4, Wait));
+        Assert.Equal(2, proxy.Log.Count(e => e.Status == 304));
+    }
+
+    [Fact]
+    public async Task A_304_the_origin_gives_to_a_clients_conditional_miss_is_passed_on_and_never_stored()
+    {
+        await using var origin = new ScriptedOrigin((head, number, stream) => stream.WriteAsync(Encoding.Latin1.GetBytes(head.Contains("If-None-Match")
+            ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=600\r\n\r\n"
+            : "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nCache-Control: max-age=600\r\nContent-Length: 5\r\n\r\nhello")).AsTask());
+        await using var proxy = StartProxy();
+        var (first, _) = await ExchangeAsync(proxy.Port, $"GET {origin.Url("/v")} HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"v1\"\r\nConnection: close\r\n\r\n");
+        Assert.Equal(304, Status(first));
+        using var client = ClientThrough(proxy);
+        using var second = await client.GetAsync(origin.Url("/v"));
+        Assert.Equal("MISS", XCache(second));
+        Assert.Equal("hello", await second.Content.ReadAsStringAsync());
+        Assert.Equal(2, origin.Requests.Count);
+    }
+
     [Theory]
     [InlineData("Cache-Control: no-store\r\n")]
     [InlineData("Cache-Control: private, max-age=600\r\n")]
     [InlineData("Cache-Control: max-age=600\r\nAge: 700\r\n")]            // already older than its lifetime
     [InlineData("Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nDate: Fri, 27 Nov 2026 10:00:00 GMT\r\n")]
     [InlineData("Vary: *\r\nCache-Control: max-age=600\r\n")]
+    [InlineData("Vary: Accept-Encoding, *\r\nCache-Control: max-age=600\r\n")]
     public async Task Objects_the_rules_forbid_or_that_are_stale_go_to_the_origin_every_time(string fields)
     {
         await using var origin = ScriptedOrigin.Answering($"HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok");

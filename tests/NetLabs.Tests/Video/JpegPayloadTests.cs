@@ -39,9 +39,9 @@ public class JpegPayloadTests
         var payloads = JpegPayload.Packetize(frame);
         var assembler = new JpegFrameAssembler(0, TimeSpan.Zero, 1 << 20);
         var order = Enumerable.Range(0, payloads.Count).OrderBy(_ => Guid.NewGuid()).ToList();
-        foreach (var i in order.Take(order.Count - 1)) assembler.Add(JpegFragment.Parse(payloads[i]), marker: i == payloads.Count - 1);
+        foreach (var i in order.Take(order.Count - 1)) assembler.Add(JpegFragment.Parse(payloads[i]), marker: i == payloads.Count - 1, sequence: i);
         Assert.False(assembler.IsComplete);
-        assembler.Add(JpegFragment.Parse(payloads[order[^1]]), marker: order[^1] == payloads.Count - 1);
+        assembler.Add(JpegFragment.Parse(payloads[order[^1]]), marker: order[^1] == payloads.Count - 1, sequence: order[^1]);
         Assert.True(assembler.IsComplete);
         var (jpeg, width, height) = assembler.Build();
         Assert.Equal((320, 240), (width, height));

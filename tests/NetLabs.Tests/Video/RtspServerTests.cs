@@ -132,6 +132,30 @@ public class RtspServerTests
     }
 
     [Fact]
+    public async Task Whole_frames_that_overtake_each_other_are_put_back_in_order_not_counted_late()
+    {
+        await using var receiver = RtpReceiver.Start(new RtpReceiverOptions { FramesPerSecond = 25, ReorderWindow = TimeSpan.FromSeconds(2) });
+        using var sender = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var target = new IPEndPoint(IPAddress.Loopback, receiver.Port);
+        ushort sequence = 100;
+        List<byte[]> Frame(int n)
+        {
+            var payloads = JpegPayload.Packetize(Clip.Frames[n]);
+            return payloads.Select((p, i) => new RtpPacket
+            {
+                SequenceNumber = sequence++, Timestamp = (uint)(n * 3600), Ssrc = 7, Marker = i == payloads.Count - 1, Payload = p,
+            }.ToBytes()).ToList();
+        }
+        var frames = Enumerable.Range(0, 4).Select(Frame).ToList();
+        // The network delivers frame 0, then 2 before 1 (whole), then 3.
+        foreach (var packet in frames[0].Concat(frames[2]).Concat(frames[1]).Concat(frames[3]))
+            await sender.SendAsync(packet, target).AsTask().WaitAsync(Wait);
+        var received = await FramesAsync(receiver, 4);
+        Assert.Equal([0L, 1, 2, 3], received.Select(f => f.Number));
+        Assert.Equal((0L, 0L, 0L), (receiver.Statistics.PacketsLate, receiver.Statistics.PacketsLost, receiver.Statistics.FramesLost));
+    }
+
+    [Fact]
     public async Task Garbage_and_truncated_RTP_datagrams_are_counted_and_skipped_by_the_receiver()
     {
         await using var server = StartServer();

@@ -35,6 +35,28 @@ public sealed class VideoCliTests
     }
 
     [SkippableFact]
+    public async Task Play_through_a_playout_buffer_saves_the_frames_shown_and_counts_the_frozen_ones()
+    {
+        await using var server = VideoTesting.StartServer(new() { Jitter = TimeSpan.FromMilliseconds(100), JitterPerFrame = true, Seed = 3 });
+        var folder = Directory.CreateTempSubdirectory("netlabs-video-buffer-");
+        try
+        {
+            var play = await ExternalProcess.RunAsync("dotnet", NetlabsTool.Arguments(["video", "play", server.Url, "--buffer", "8", "--out", folder.FullName, "--timeout", "1s"]), Wait);
+            Assert.True(play.ExitCode == 0, play.ToString());
+            var line = Assert.Single(play.StandardOutput.Split('\n'), l => l.StartsWith("buffer 8 frames (160 ms"));
+            var played = int.Parse(System.Text.RegularExpressions.Regex.Match(line, @"(\d+) played").Groups[1].Value);
+            Assert.InRange(played, 1, VideoTesting.Clip.Frames.Count);
+            Assert.Equal(played, folder.GetFiles("frame*.jpg").Length);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+        var wrong = await ExternalProcess.RunAsync("dotnet", NetlabsTool.Arguments(["video", "play", server.Url, "--buffer", "-1"]), Wait);
+        Assert.Equal("netlabs: --buffer is a number of frames from 0 to 1000.", wrong.StandardError.Trim());
+    }
+
+    [SkippableFact]
     public async Task Play_errors_are_one_line()
     {
         var refused = await ExternalProcess.RunAsync("dotnet", NetlabsTool.Arguments(["video", "play", $"rtsp://127.0.0.1:{PeerPorts.Free()}/clip"]), Wait);
