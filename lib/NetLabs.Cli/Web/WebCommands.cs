@@ -52,10 +52,12 @@ internal static class WebCommands
         var output = new Option<string?>("--output", "-o") { Description = "Save the body to this file instead of printing it." };
         var head = new Option<bool>("--head") { Description = "Send HEAD instead of GET." };
         var timeout = new Option<string>("--timeout") { Description = "How long to wait for the server.", DefaultValueFactory = _ => "10s" };
+        var capture = new CaptureSwitch();
         var command = new Command("get", "The lab's HTTP client: GET a file over a raw TCP socket (client host port filename).")
         {
             host, port, path, wire, output, head, timeout,
         };
+        foreach (var option in capture.Options) command.Options.Add(option);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var serverPort = result.GetValue(port);
@@ -67,6 +69,7 @@ internal static class WebCommands
             };
             var ask = (HttpRawRequestOptions o) => Terminal.WhileAsync("waiting for the server …",
                 () => HttpRawClient.GetAsync(result.GetValue(host)!, serverPort, result.GetValue(path)!, o, ct));
+            await using var captured = await capture.StartAsync(result, result.GetValue(host)!, $"tcp port {serverPort}", ct);
             var exchange = result.GetValue(output) is { } file
                 ? await SaveAsync(file, destination => ask(options with { BodyDestination = destination }), ct)
                 : await ask(options);
