@@ -23,7 +23,13 @@ internal sealed class CaptureSwitch
         Description = "Also save the packets as a .pcapng file that opens in Wireshark (implies --capture).",
     };
 
-    public IEnumerable<Option> Options => [Capture, File];
+    /// <summary>Adds both options to a client command.</summary>
+    public CaptureSwitch AddTo(Command command)
+    {
+        command.Options.Add(Capture);
+        command.Options.Add(File);
+        return this;
+    }
 
     public bool IsWanted(ParseResult result) => result.GetValue(Capture) || result.GetValue(File) is not null;
 
@@ -32,22 +38,31 @@ internal sealed class CaptureSwitch
     /// otherwise). Use it with <c>await using</c> at the top of the command: the packet table is printed when the command
     /// ends, after its own output, and also after a failure, since the packets are what explains it.
     /// </summary>
-    public async Task<CapturedRun> StartAsync(ParseResult result, string host, string filter, CancellationToken cancellationToken)
+    public async Task<CapturedRun> StartAsync(ParseResult result, string host, string filter, CancellationToken cancellationToken) =>
+        IsWanted(result) ? Start(result, await Endpoints.ResolveAsync(host, cancellationToken), filter) : CapturedRun.None;
+
+    /// <summary>
+    /// The same for a host already resolved; <paramref name="onlyThisHost"/> false keeps packets from anyone (the routers
+    /// that answer a traceroute) that match <paramref name="filter"/>.
+    /// </summary>
+    public CapturedRun Start(ParseResult result, IPAddress remote, string filter, bool onlyThisHost = true)
     {
-        if (!IsWanted(result)) return new CapturedRun(null, null);
+        if (!IsWanted(result)) return CapturedRun.None;
         var file = result.GetValue(File);
         if (file is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(file))))
             throw new CliFailure($"--capture-file '{file}': the folder {Path.GetDirectoryName(Path.GetFullPath(file))} does not exist.", 2);
-        var remote = await Endpoints.ResolveAsync(host, cancellationToken);
         return new CapturedRun(PacketCapture.Start(new CaptureOptions
         {
             Device = PacketCapture.DeviceFor(remote),
-            Filter = filter.Length == 0 ? $"host {remote}" : $"host {remote} and ({filter})",
+            Filter = !onlyThisHost ? filter : filter.Length == 0 ? $"host {remote}" : $"host {remote} and ({filter})",
         }), file);
     }
 
     internal sealed class CapturedRun(PacketCapture? capture, string? file) : IAsyncDisposable
     {
+        /// <summary>Nothing captured (not asked, or nothing to capture yet).</summary>
+        public static CapturedRun None => new(null, null);
+
         private PacketCapture? _capture = capture;
 
         public async ValueTask DisposeAsync()

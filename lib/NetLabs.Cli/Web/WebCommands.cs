@@ -52,12 +52,11 @@ internal static class WebCommands
         var output = new Option<string?>("--output", "-o") { Description = "Save the body to this file instead of printing it." };
         var head = new Option<bool>("--head") { Description = "Send HEAD instead of GET." };
         var timeout = new Option<string>("--timeout") { Description = "How long to wait for the server.", DefaultValueFactory = _ => "10s" };
-        var capture = new CaptureSwitch();
         var command = new Command("get", "The lab's HTTP client: GET a file over a raw TCP socket (client host port filename).")
         {
             host, port, path, wire, output, head, timeout,
         };
-        foreach (var option in capture.Options) command.Options.Add(option);
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var serverPort = result.GetValue(port);

@@ -133,7 +133,8 @@ public sealed record CapturedPacket
                         PayloadLength = datagram.Length, Payload = datagram, FirstBytes = Preview(datagram),
                     };
                 case ProtocolType.Icmp:
-                    var icmp = ip.PayloadData ?? [];
+                    // PacketDotNet decodes the ICMP message as the IP packet's payload packet: its Bytes are header and data.
+                    var icmp = ip.PayloadPacket?.Bytes ?? ip.PayloadData ?? [];
                     return row with
                     {
                         Protocol = PacketProtocol.Icmp, IcmpMessage = DescribeIcmp(icmp), PayloadLength = Math.Max(0, icmp.Length - 8),
