@@ -81,6 +81,6 @@ internal sealed class CaptureSwitch
         Terminal.Line("");
         if (seen.Connections.Count > 0) Terminal.Table(seen.ToConnectionsTable());
         Terminal.Table(seen.ToTable(MaxRowsPrinted));
-        if (file is not null) Terminal.Line($"saved {seen.Packets.Count} packets to {seen.SavePcapng(Path.GetFullPath(file))} (opens in Wireshark)");
+        if (file is not null) Terminal.Line($"saved {seen.Packets.Count} packets to {seen.SavePcapng(Path.GetFullPath(file)).Path} (opens in Wireshark)");
     }
 }

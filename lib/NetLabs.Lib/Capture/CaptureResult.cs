@@ -63,7 +63,7 @@ public sealed class CaptureResult : IHtmlDisplay
     }
 
     /// <summary>One row per connection: handshake time, bytes each way, retransmissions and gaps from sequence continuity.</summary>
-    public HtmlTable ToConnectionsTable() => new("Connections",
+    public HtmlTable ToConnectionsTable(string caption = "Connections") => new(caption,
         ["protocol", "client", "server", "packets", "handshake (ms)", "bytes →", "bytes ←", "retransmissions", "gaps", "closed", "duration (ms)"],
         Connections.Select(c => (IReadOnlyList<string>)
         [
@@ -79,14 +79,15 @@ public sealed class CaptureResult : IHtmlDisplay
     /// The packets as a time-sequence diagram: one lifeline per endpoint (named "client :54321", "server :6789", or as
     /// <paramref name="names"/> says by port), an arrow per packet with its flags and bytes, time downwards.
     /// </summary>
-    public IHtmlDisplay ToSequenceDiagram(int maxPackets = 40, IReadOnlyDictionary<int, string>? names = null, Func<CapturedPacket, bool>? where = null)
+    public IHtmlDisplay ToSequenceDiagram(int maxPackets = 40, IEnumerable<(int Port, string Name)>? names = null, Func<CapturedPacket, bool>? where = null)
     {
         if (Failure is not null) return Failure;
+        var named = (names ?? []).ToDictionary(n => n.Port, n => n.Name);
         var chosen = (where is null ? Packets : Packets.Where(where)).Where(p => p.Protocol != PacketProtocol.Other).ToList();
         var participants = new List<string>();
         string Name(IPAddress address, int port, bool server)
         {
-            var name = names is not null && names.TryGetValue(port, out var given) ? given
+            var name = named.TryGetValue(port, out var given) ? given
                 : port == 0 ? address.ToString()
                 : $"{(server ? "server" : "client")} :{port}";
             if (!participants.Contains(name)) participants.Add(name);
@@ -112,16 +113,56 @@ public sealed class CaptureResult : IHtmlDisplay
         return new SequenceDiagram($"Packets on {Device}", participants, steps);
     }
 
+    /// <summary>Three-way handshakes begun: SYN segments without ACK.</summary>
+    public int Handshakes => Packets.Count(p => p.Flags == TcpFlags.Syn);
+
+    /// <summary>FIN segments, both directions: two per connection closed gracefully.</summary>
+    public int Fins => Packets.Count(p => p.Flags.HasFlag(TcpFlags.Fin));
+
     /// <summary>
-    /// Writes the frames as a .pcapng file that opens in Wireshark and returns its full path; a relative path lands in
-    /// <see cref="CaptureFiles.Folder"/> (the executed notebook's folder). Null when there was nothing to capture.
+    /// Several captures side by side (keep-alive against close, straight against through a proxy): connections,
+    /// handshakes, FINs, packets and bytes. The first failure's card instead when one could not capture.
     /// </summary>
-    public string? SavePcapng(string path)
+    public static IHtmlDisplay Compare(string caption, params (string Label, CaptureResult Capture)[] runs)
     {
-        if (Failure is not null) return null;
+        if (runs.Select(r => r.Capture.Failure).FirstOrDefault(f => f is not null) is { } failure) return failure;
+        return new HtmlTable(caption, ["", "connections", "handshakes (SYN)", "FINs", "packets", "bytes →", "bytes ←"],
+            runs.Select(r => (IReadOnlyList<string>)
+            [
+                r.Label, r.Capture.Connections.Count.ToString(CultureInfo.InvariantCulture), r.Capture.Handshakes.ToString(CultureInfo.InvariantCulture),
+                r.Capture.Fins.ToString(CultureInfo.InvariantCulture), r.Capture.Packets.Count.ToString(CultureInfo.InvariantCulture),
+                r.Capture.Connections.Sum(c => c.BytesToServer).ToString(CultureInfo.InvariantCulture),
+                r.Capture.Connections.Sum(c => c.BytesToClient).ToString(CultureInfo.InvariantCulture),
+            ]));
+    }
+
+    /// <summary>
+    /// Writes the frames as a .pcapng file that opens in Wireshark; a relative path lands in
+    /// <see cref="CaptureFiles.Folder"/> (beside the executed notebook). Nothing is written when nothing was captured.
+    /// </summary>
+    public CaptureFile SavePcapng(string path)
+    {
+        if (Failure is not null) return new CaptureFile(null, 0);
         var full = CaptureFiles.Resolve(path);
         PcapngWriter.Write(full, Packets.Select(p => p.Frame), SnapshotLength, $"NetLabs capture on {Device} ({(Filter.Length > 0 ? Filter : "no filter")})");
-        return full;
+        return new CaptureFile(full, Packets.Count);
+    }
+
+    /// <summary>
+    /// What a notebook cell shows: the failure card alone, or the sequence diagram (when <paramref name="diagram"/>),
+    /// the connections, the first <paramref name="maxRows"/> rows of the packets <paramref name="where"/> selects
+    /// (none: the connections only), and the .pcapng file saved under <paramref name="pcapng"/>.
+    /// </summary>
+    public IHtmlDisplay Report(string? pcapng = null, bool diagram = true, int maxRows = DefaultRows,
+        IEnumerable<(int Port, string Name)>? names = null, Func<CapturedPacket, bool>? where = null)
+    {
+        if (Failure is not null) return Failure;
+        var html = new StringBuilder("<div class=\"netlabs-capture\">");
+        if (diagram) html.Append(ToSequenceDiagram(names: names, where: where).ToHtml());
+        if (Connections.Count > 0) html.Append(ToConnectionsTable().ToHtml());
+        if (maxRows > 0) html.Append(ToTable(maxRows, where).ToHtml());
+        if (pcapng is not null) html.Append(SavePcapng(pcapng).ToHtml());
+        return new Html(html.Append("</div>").ToString());
     }
 
     /// <summary>The failure card, or a one-line summary, the connections and the first rows of the packet table.</summary>
@@ -137,6 +178,16 @@ public sealed class CaptureResult : IHtmlDisplay
 
     public override string ToString() => Failure?.ToString()
         ?? $"{Packets.Count} packets on {Device}{(Filter.Length > 0 ? $" ({Filter})" : "")}, {Connections.Count} connection(s){(NotKept > 0 ? $", {NotKept} not kept" : "")}";
+}
+
+/// <summary>A saved .pcapng file (<see cref="Path"/> null when there was nothing to save).</summary>
+public sealed record CaptureFile(string? Path, int Packets) : IHtmlDisplay
+{
+    public string ToHtml() => $"<div style=\"font-family:monospace\">{WebUtility.HtmlEncode(ToString())}</div>";
+
+    public override string ToString() => Path is null
+        ? "no .pcapng file: nothing was captured"
+        : $"{Packets} packets saved to {System.IO.Path.GetFileName(Path)} (in {System.IO.Path.GetDirectoryName(Path)}): open it in Wireshark";
 }
 
 /// <summary>Where capture files go: next to the executed notebook.</summary>

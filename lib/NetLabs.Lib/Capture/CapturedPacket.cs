@@ -62,7 +62,16 @@ public sealed record CapturedPacket
     /// <summary>The whole frame, for the .pcapng file.</summary>
     public CapturedFrame Frame { get; init; } = new(DateTime.MinValue, 1, [], 0);
 
-    internal ReadOnlyMemory<byte> Payload { get; init; }
+    /// <summary>Where the payload starts in <see cref="Frame"/>.</summary>
+    internal int PayloadOffset { get; init; }
+
+    /// <summary>The application bytes (TCP or UDP payload) as captured: what anyone on the path could read.</summary>
+    public ReadOnlyMemory<byte> Payload => PayloadLength == 0 || Protocol is not (PacketProtocol.Tcp or PacketProtocol.Udp)
+        ? ReadOnlyMemory<byte>.Empty
+        : Frame.Bytes.AsMemory(PayloadOffset, Math.Min(PayloadLength, Frame.Bytes.Length - PayloadOffset));
+
+    /// <summary>The payload as Latin-1 text (every byte one character): for reading what travelled in clear.</summary>
+    public string PayloadText => System.Text.Encoding.Latin1.GetString(Payload.Span);
 
     public IPEndPoint SourceEndPoint => new(Source, SourcePort);
     public IPEndPoint DestinationEndPoint => new(Destination, DestinationPort);
@@ -118,19 +127,21 @@ public sealed record CapturedPacket
             switch (ip.Protocol)
             {
                 case ProtocolType.Tcp when ip.PayloadPacket is TcpPacket tcp:
-                    var data = tcp.PayloadData ?? [];
+                    var data = tcp.PayloadDataSegment;
                     return row with
                     {
                         Protocol = PacketProtocol.Tcp, SourcePort = tcp.SourcePort, DestinationPort = tcp.DestinationPort,
                         Flags = (TcpFlags)(tcp.Flags & 0x3F), RawSequence = tcp.SequenceNumber, RawAcknowledgment = tcp.AcknowledgmentNumber,
-                        Window = tcp.WindowSize, PayloadLength = data.Length, Payload = data, FirstBytes = Preview(data),
+                        Window = tcp.WindowSize, PayloadLength = data?.Length ?? 0, PayloadOffset = data?.Offset ?? 0,
+                        FirstBytes = data is null ? "" : Preview(frame.Bytes.AsSpan(data.Offset, data.Length)),
                     };
                 case ProtocolType.Udp when ip.PayloadPacket is UdpPacket udp:
-                    var datagram = udp.PayloadData ?? [];
+                    var datagram = udp.PayloadDataSegment;
                     return row with
                     {
                         Protocol = PacketProtocol.Udp, SourcePort = udp.SourcePort, DestinationPort = udp.DestinationPort,
-                        PayloadLength = datagram.Length, Payload = datagram, FirstBytes = Preview(datagram),
+                        PayloadLength = datagram?.Length ?? 0, PayloadOffset = datagram?.Offset ?? 0,
+                        FirstBytes = datagram is null ? "" : Preview(frame.Bytes.AsSpan(datagram.Offset, datagram.Length)),
                     };
                 case ProtocolType.Icmp:
                     // PacketDotNet decodes the ICMP message as the IP packet's payload packet: its Bytes are header and data.

@@ -24,6 +24,8 @@ public sealed class PacketCapture : IAsyncDisposable
     private long _keptBytes;
     private int _notKept;
     private Task<CaptureResult>? _stop;
+    private Thread? _reader;
+    private bool _stopping;
 
     private PacketCapture(CaptureOptions options, string device, string filter, LibPcapLiveDevice? live, CaptureFailure? failure)
     {
@@ -67,8 +69,7 @@ public sealed class PacketCapture : IAsyncDisposable
                 BufferSize = options.BufferSizeBytes,
             });
             if (filter.Length > 0) live.Filter = filter;
-            live.OnPacketArrival += capture.Arrived;
-            live.StartCapture();
+            capture.StartReading();
             return capture;
         }
         catch (Exception error) when (error is not ArgumentException || error is PcapException)
@@ -124,9 +125,10 @@ public sealed class PacketCapture : IAsyncDisposable
             if (quietFor >= _options.QuietPeriod) break;
             await Task.Delay(_options.QuietPeriod - quietFor + TimeSpan.FromMilliseconds(5));
         }
+        Volatile.Write(ref _stopping, true);
         await Task.Run(() =>
         {
-            try { _device.StopCapture(); }
+            try { _reader?.Join(_options.MaxStopWait); }
             finally { _device.Close(); }
         });
         CapturedFrame[] frames;
@@ -135,7 +137,31 @@ public sealed class PacketCapture : IAsyncDisposable
         return new CaptureResult(Device, Filter, frames.Select(CapturedPacket.Decode).ToList(), notKept, null, _options.SnapshotLength);
     }
 
-    private void Arrived(object sender, SharpPcap.PacketCapture e)
+    /// <summary>
+    /// Reads on a thread of its own (not the thread pool, which a busy notebook may keep waiting) and returns once the
+    /// first read has returned, so the traffic that follows finds the capture already reading.
+    /// </summary>
+    private void StartReading()
+    {
+        using var reading = new ManualResetEventSlim();
+        _reader = new Thread(() =>
+        {
+            while (!Volatile.Read(ref _stopping))
+            {
+                GetPacketStatus status;
+                SharpPcap.PacketCapture e;
+                try { status = _device!.GetNextPacket(out e); }
+                catch (Exception) { break; } // the device closed under us: the capture is over
+                finally { if (!reading.IsSet) reading.Set(); }
+                if (status == GetPacketStatus.PacketRead) Arrived(e);
+                else if (status is GetPacketStatus.Error or GetPacketStatus.NoRemainingPackets) break;
+            }
+        }) { IsBackground = true, Name = $"capture on {Device}" };
+        _reader.Start();
+        reading.Wait(_options.MaxStopWait);
+    }
+
+    private void Arrived(SharpPcap.PacketCapture e)
     {
         var raw = e.GetPacket(); // a copy: libpcap reuses its buffer
         var frame = new CapturedFrame(raw.Timeval.Date.ToUniversalTime(), (int)raw.LinkLayerType, raw.Data, raw.PacketLength);

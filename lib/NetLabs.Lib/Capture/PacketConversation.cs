@@ -95,7 +95,7 @@ internal static class CaptureAnalysis
                 if (row.Protocol == PacketProtocol.Tcp) row = Follow(flow, row, fromClient);
                 else (fromClient ? flow.ToServer : flow.ToClient).Bytes += row.PayloadLength;
             }
-            rows.Add(row with { Payload = default });
+            rows.Add(row);
         }
         return (rows, order.Select(Summarize).ToList());
     }
