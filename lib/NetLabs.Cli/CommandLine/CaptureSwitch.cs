@@ -81,6 +81,9 @@ internal sealed class CaptureSwitch
         Terminal.Line("");
         if (seen.Connections.Count > 0) Terminal.Table(seen.ToConnectionsTable());
         Terminal.Table(seen.ToTable(MaxRowsPrinted));
-        if (file is not null) Terminal.Line($"saved {seen.Packets.Count} packets to {seen.SavePcapng(Path.GetFullPath(file)).Path} (opens in Wireshark)");
+        if (file is null) return;
+        var saved = seen.SavePcapng(Path.GetFullPath(file));
+        if (saved.Path is null) Console.Error.WriteLine($"netlabs: {saved}");
+        else Terminal.Line($"saved {saved.Packets} packets to {saved.Path} (opens in Wireshark)");
     }
 }

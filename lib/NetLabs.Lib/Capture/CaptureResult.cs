@@ -62,6 +62,25 @@ public sealed class CaptureResult : IHtmlDisplay
         return new HtmlTable(caption, ["#", "time (ms)", "from", "to", "what", "seq", "ack", "win", "len", "ttl", "data"], rows);
     }
 
+    /// <summary>
+    /// When the packets <paramref name="where"/> selects left, and the time since the previous one: the rhythm of a stream
+    /// (RTP frames as bursts of datagrams, one burst per frame interval).
+    /// </summary>
+    public HtmlTable ToTimingTable(Func<CapturedPacket, bool> where, int maxRows = DefaultRows)
+    {
+        var chosen = Packets.Where(where).ToList();
+        var rows = chosen.Take(maxRows).Select((p, i) => (IReadOnlyList<string>)
+        [
+            p.Number.ToString(CultureInfo.InvariantCulture),
+            p.Time.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture),
+            i == 0 ? "" : (p.Time - chosen[i - 1].Time).TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture),
+            $"{p.What} {CapturedPacket.Endpoint(p.Source, p.SourcePort)} → {CapturedPacket.Endpoint(p.Destination, p.DestinationPort)}",
+            p.PayloadLength.ToString(CultureInfo.InvariantCulture),
+        ]).ToList();
+        return new HtmlTable(rows.Count < chosen.Count ? $"Timing: first {rows.Count} of {chosen.Count} packets" : $"Timing: {chosen.Count} packets",
+            ["#", "time (ms)", "since previous (ms)", "packet", "len"], rows);
+    }
+
     /// <summary>One row per connection: handshake time, bytes each way, retransmissions and gaps from sequence continuity.</summary>
     public HtmlTable ToConnectionsTable(string caption = "Connections") => new(caption,
         ["protocol", "client", "server", "packets", "handshake (ms)", "bytes →", "bytes ←", "retransmissions", "gaps", "closed", "duration (ms)"],
@@ -142,10 +161,17 @@ public sealed class CaptureResult : IHtmlDisplay
     /// </summary>
     public CaptureFile SavePcapng(string path)
     {
-        if (Failure is not null) return new CaptureFile(null, 0);
-        var full = CaptureFiles.Resolve(path);
-        PcapngWriter.Write(full, Packets.Select(p => p.Frame), SnapshotLength, $"NetLabs capture on {Device} ({(Filter.Length > 0 ? Filter : "no filter")})");
-        return new CaptureFile(full, Packets.Count);
+        if (Failure is not null) return new CaptureFile(null, 0, "nothing was captured");
+        try
+        {
+            var full = CaptureFiles.Resolve(path);
+            PcapngWriter.Write(full, Packets.Select(p => p.Frame), SnapshotLength, $"NetLabs capture on {Device} ({(Filter.Length > 0 ? Filter : "no filter")})");
+            return new CaptureFile(full, Packets.Count);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return new CaptureFile(null, 0, $"cannot write {path}: {error.Message}"); // the packets are still shown
+        }
     }
 
     /// <summary>
@@ -180,13 +206,13 @@ public sealed class CaptureResult : IHtmlDisplay
         ?? $"{Packets.Count} packets on {Device}{(Filter.Length > 0 ? $" ({Filter})" : "")}, {Connections.Count} connection(s){(NotKept > 0 ? $", {NotKept} not kept" : "")}";
 }
 
-/// <summary>A saved .pcapng file (<see cref="Path"/> null when there was nothing to save).</summary>
-public sealed record CaptureFile(string? Path, int Packets) : IHtmlDisplay
+/// <summary>A saved .pcapng file; <see cref="Path"/> is null when none was written, and <see cref="WhyNot"/> says why.</summary>
+public sealed record CaptureFile(string? Path, int Packets, string? WhyNot = null) : IHtmlDisplay
 {
     public string ToHtml() => $"<div style=\"font-family:monospace\">{WebUtility.HtmlEncode(ToString())}</div>";
 
     public override string ToString() => Path is null
-        ? "no .pcapng file: nothing was captured"
+        ? $"no .pcapng file: {WhyNot}"
         : $"{Packets} packets saved to {System.IO.Path.GetFileName(Path)} (in {System.IO.Path.GetDirectoryName(Path)}): open it in Wireshark";
 }
 
