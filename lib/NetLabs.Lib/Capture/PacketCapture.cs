@@ -63,7 +63,7 @@ public sealed class PacketCapture : IAsyncDisposable
             live.Open(new DeviceConfiguration
             {
                 Mode = DeviceModes.None, // loopback needs no promiscuous mode
-                Immediate = true,        // without it packets come ~1 s late, in one batch, and StopCapture does not flush them
+                Immediate = true,        // without it packets come ~1 s late, in one batch, and a short capture sees none
                 ReadTimeout = 10,        // 0 never delivered
                 Snaplen = options.SnapshotLength,
                 BufferSize = options.BufferSizeBytes,
@@ -72,7 +72,7 @@ public sealed class PacketCapture : IAsyncDisposable
             capture.StartReading();
             return capture;
         }
-        catch (Exception error) when (error is not ArgumentException || error is PcapException)
+        catch (Exception error) // whatever libpcap, the loader or the device says becomes the card: a cell never throws for it
         {
             try { live?.Close(); } catch (Exception) { /* the device may never have opened */ }
             return new PacketCapture(options, deviceName, filter, null, CaptureFailure.From(error, deviceName, filter));

@@ -33,4 +33,17 @@ public sealed class CaptureCliTests
             File.Delete(file);
         }
     }
+
+    [SkippableFact]
+    public async Task Icmp_ping_prints_each_echo_request_with_its_reply()
+    {
+        var run = await NetlabsTool.RunAsync(Wait, "icmp", "ping", "127.0.0.1", "-c", "2", "-i", "50ms", "--capture");
+        Skip.If(run.StandardError.Contains("No packets captured"), $"cannot capture here: {run.StandardError}");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.StandardOutput.Split('\n');
+        var requests = lines.Where(l => l.Contains("ICMP echo request id=")).Select(l => l[l.IndexOf("id=", StringComparison.Ordinal)..].Split(' ')[0..2]).ToList();
+        Assert.True(requests.Count >= 2, run.StandardOutput);
+        foreach (var idAndSeq in requests) // other programs may ping loopback too: each request has its own reply
+            Assert.Contains(lines, l => l.Contains($"ICMP echo reply {string.Join(' ', idAndSeq)}"));
+    }
 }
