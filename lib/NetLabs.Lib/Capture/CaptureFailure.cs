@@ -71,7 +71,7 @@ public sealed record CaptureFailure(CaptureProblem Problem, string Reason, strin
             ? " This is the shared dotnet host, so every .NET program on this machine, of every user, could then capture."
             : "";
         return new(CaptureProblem.NoPermission, $"this process may not capture on {device} (capturing needs root or the cap_net_raw capability).",
-            $"Run as root, or give the program that runs this kernel the capability and restart the kernel: sudo setcap cap_net_raw=eip {program} " +
+            $"Run as root, or give the program this runs in the capability, then start it again (in a notebook: restart the kernel): sudo setcap cap_net_raw=eip {program} " +
             $"(undo with sudo setcap -r {program}). What that means: every program started from that file can then read all traffic on every network interface of this machine, other users' included.{shared}",
             detail);
     }
@@ -79,9 +79,9 @@ public sealed record CaptureFailure(CaptureProblem Problem, string Reason, strin
     private static string LibraryName => OperatingSystem.IsWindows() ? "Npcap (wpcap.dll)" : "libpcap";
 
     private static string LibraryFix() =>
-        OperatingSystem.IsWindows() ? "Install Npcap from https://npcap.com with \"Support loopback traffic\" ticked (the Wireshark installer offers it), then restart the kernel."
+        OperatingSystem.IsWindows() ? "Install Npcap from https://npcap.com with \"Support loopback traffic\" ticked (the Wireshark installer offers it), then start the program again (in a notebook: restart the kernel)."
         : OperatingSystem.IsMacOS() ? "macOS ships libpcap in /usr/lib: check that /usr/lib/libpcap.A.dylib exists (Xcode command line tools repair it)."
-        : "Install libpcap: sudo apt-get install libpcap0.8 (Debian, Ubuntu), sudo dnf install libpcap (Fedora), then restart the kernel.";
+        : "Install libpcap: sudo apt-get install libpcap0.8 (Debian, Ubuntu), sudo dnf install libpcap (Fedora), then start the program again (in a notebook: restart the kernel).";
 
     private static string OtherFix() =>
         OperatingSystem.IsWindows() ? "Check that Npcap is installed with loopback support and that its service runs (sc query npcap)."
