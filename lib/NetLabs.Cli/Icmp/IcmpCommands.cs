@@ -59,6 +59,7 @@ internal static class IcmpCommands
         var path = PathOption();
         var json = new Option<bool>("--json") { Description = "One JSON object per answer, then the summary (for scripts)." };
         var ping = new Command("ping", "Ping with ICMP echo requests built byte by byte (lab 5), like iputils ping.") { host, count, interval, timeout, size, ttl, path, json };
+        var capturePing = new CaptureSwitch().AddTo(ping);
         ping.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var destination = await Endpoints.ResolveAsync(result.GetValue(host)!, ct);
@@ -75,6 +76,7 @@ internal static class IcmpCommands
                 return o;
             });
             var asJson = result.GetValue(json);
+            await using var captured = capturePing.Start(result, destination, "icmp");
             using var prober = Probers.Open(ProbeKind.Icmp, options.Path);
             if (!asJson)
             {
@@ -128,6 +130,7 @@ internal static class IcmpCommands
         {
             host, udp, icmp, maxHops, firstTtl, queries, wait, port, resolve, path, json,
         };
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             if (result.GetValue(udp) && result.GetValue(icmp)) throw new CliFailure("choose one of --udp and --icmp.", 2);
@@ -145,6 +148,8 @@ internal static class IcmpCommands
                 return o;
             });
             var asJson = result.GetValue(json);
+            // The probes go to the host; the routers' answers come from elsewhere: ICMP from anyone, UDP to the host.
+            await using var captured = capture.Start(result, destination, $"icmp or (udp and dst host {destination})", onlyThisHost: false);
             using var prober = Probers.Open(options.Kind, options.Path, readsRouterErrors: true, options.BasePort);
             if (!asJson)
             {

@@ -94,6 +94,7 @@ internal static class MailCommands
         {
             server, from, to, subject, body, images, startTls, implicitTls, user, plaintextAuth, trust, timeout,
         };
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             if (result.GetValue(startTls) && result.GetValue(implicitTls)) throw new CliFailure("choose one of --starttls and --tls.", 2);
@@ -128,6 +129,7 @@ internal static class MailCommands
                 Timeout = TimeSpan.FromSeconds(seconds),
                 AllowPlaintextAuthentication = allowPlaintext,
             };
+            await using var captured = await capture.StartAsync(result, host, $"tcp port {port}", ct);
             try
             {
                 var transcript = await Terminal.WhileAsync($"talking to {host}:{port} …", () => SmtpDialogue.SendAsync(address, message, options, ct));

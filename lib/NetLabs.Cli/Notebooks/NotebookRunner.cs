@@ -29,9 +29,11 @@ public sealed class NotebookRunner(TimeSpan timeoutPerNotebook)
         var started = Stopwatch.StartNew();
         // dotnet-repl resolves relative #r paths against its working directory: run it from the notebook's folder,
         // as Jupyter and VS Code do.
+        // Files a notebook writes for the reader (the .pcapng of its captures) go beside the executed copy.
         var (exitCode, output, timedOut) = await RunAsync("dotnet",
             ["tool", "run", "dotnet-repl", "--", "--run", notebook, "--exit-after-run", "--output-path", executed],
-            Path.GetDirectoryName(notebook)!, TimeoutPerNotebook, cancellationToken);
+            Path.GetDirectoryName(notebook)!, TimeoutPerNotebook, cancellationToken,
+            new() { [NetLabs.Capture.CaptureFiles.FolderVariable] = Path.GetFullPath(outputDirectory) });
         started.Stop();
 
         if (!File.Exists(executed))
@@ -60,12 +62,14 @@ public sealed class NotebookRunner(TimeSpan timeoutPerNotebook)
     }
 
     private static async Task<(int ExitCode, string Output, bool TimedOut)> RunAsync(string file, IEnumerable<string> arguments,
-        string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken)
+        string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken, Dictionary<string, string>? environment = null)
     {
+        environment ??= [];
+        environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
         // dotnet-repl has no timeout of its own: ChildProcess kills a notebook whose cell never ends.
         var result = await ChildProcess.RunAsync(file, arguments, timeout, workingDirectory, standardInput: "",
-            environment: new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1" },
-            cancellationToken: cancellationToken);
+            environment: environment, cancellationToken: cancellationToken);
         return (result.ExitCode, result.StandardOutput + result.StandardError, result.TimedOut);
     }
 }

@@ -22,6 +22,7 @@ internal static class PingCommands
         {
             host, port, count, timeout, interval, json, Serve(),
         };
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var target = result.GetValue(host) ?? throw new CliFailure("give the server: netlabs ping HOST (or netlabs ping serve to run one).", 2);
@@ -34,6 +35,7 @@ internal static class PingCommands
             {
                 Count = pings, Timeout = wait, Interval = every, LateReplyGrace = TimeSpan.FromMilliseconds(200),
             };
+            await using var captured = capture.Start(result, options.Server.Address, $"udp port {serverPort}");
             var asJson = result.GetValue(json);
             if (!asJson) Terminal.Line($"PING {target} ({options.Server}): {options.Count} pings, timeout {options.Timeout.TotalSeconds:0.###} s");
             var replies = new List<PingReply>();

@@ -63,6 +63,7 @@ internal static class ProxyCommands
         {
             url, proxy, header, output, timeout,
         };
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             if (!Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out var target) || target.Scheme != Uri.UriSchemeHttp)
@@ -75,6 +76,9 @@ internal static class ProxyCommands
                     throw new CliFailure($"--proxy '{proxyText}' is not host:port (e.g. 10.0.0.1:{ProxyServerOptions.LabPort}).", 2);
                 endPoint = new IPEndPoint(await Endpoints.ResolveAsync(proxyText[..colon], ct), proxyPort);
             }
+            // The client's own connection: to the proxy, or straight to the server.
+            await using var captured = endPoint is not null ? capture.Start(result, endPoint.Address, $"tcp port {endPoint.Port}")
+                : await capture.StartAsync(result, target.Host, $"tcp port {target.Port}", ct);
             var exchange = await Terminal.WhileAsync("waiting for the answer …", () => ProxyRawClient.GetAsync(endPoint, target, result.GetValue(header),
                 Endpoints.Duration(result.GetValue(timeout)!, "--timeout"), ct));
             Terminal.Line(exchange.Request.TrimEnd());

@@ -68,6 +68,7 @@ internal static class VideoCommands
         {
             url, frames, output, rtpPort, idle, buffer,
         };
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var count = result.GetValue(frames) ?? int.MaxValue;
@@ -77,6 +78,9 @@ internal static class VideoCommands
             var timeout = Endpoints.Duration(result.GetValue(idle)!, "--timeout");
             var depth = result.GetValue(buffer);
             if (depth is < 0 or > 1000) throw new CliFailure("--buffer is a number of frames from 0 to 1000.", 2);
+            // RTSP on TCP and the RTP datagrams, whatever ports SETUP picks: everything to and from the server.
+            await using var captured = Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out var stream) && stream.Host.Length > 0
+                ? await capture.StartAsync(result, stream.Host, "", ct) : CaptureSwitch.CapturedRun.None; // a bad URL: VideoPlayer says so
             await using var player = await VideoPlayer.OpenAsync(result.GetValue(url)!, receiverPort: result.GetValue(rtpPort), cancellationToken: ct);
             Terminal.Line($"playing {player.Rtsp.Url} (session {player.Rtsp.Session}, RTP to udp port {player.Receiver.Port})");
             var saved = 0;

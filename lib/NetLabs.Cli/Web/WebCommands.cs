@@ -56,6 +56,7 @@ internal static class WebCommands
         {
             host, port, path, wire, output, head, timeout,
         };
+        var capture = new CaptureSwitch().AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async ct =>
         {
             var serverPort = result.GetValue(port);
@@ -67,6 +68,7 @@ internal static class WebCommands
             };
             var ask = (HttpRawRequestOptions o) => Terminal.WhileAsync("waiting for the server …",
                 () => HttpRawClient.GetAsync(result.GetValue(host)!, serverPort, result.GetValue(path)!, o, ct));
+            await using var captured = await capture.StartAsync(result, result.GetValue(host)!, $"tcp port {serverPort}", ct);
             var exchange = result.GetValue(output) is { } file
                 ? await SaveAsync(file, destination => ask(options with { BodyDestination = destination }), ct)
                 : await ask(options);
