@@ -18,7 +18,7 @@ public static class TracerouteCharts
         };
         // A "*" has no RTT: it is drawn at 0 so the student sees which hop stayed silent.
         if (timeouts.Count > 0) traces.Add(Trace.Markers("no answer (*), drawn at 0", timeouts.Select(t => (double)t), timeouts.Select(_ => 0.0)));
-        return new Chart($"traceroute to {result.Destination}: RTT per hop", traces) { XTitle = "hop (TTL)", YTitle = "RTT (ms)" };
+        return new Chart($"traceroute to {result.Destination}: RTT per hop", traces) { XTitle = "hop (TTL)", YTitle = "RTT (ms)", XIntegers = true };
     }
 
     private static double Median(IEnumerable<double> values)
