@@ -35,10 +35,31 @@ public sealed class TryNextTests(RealKernel kernel)
     }
 
     /// <summary>
+    /// The line that says what is traced comes above the trace's table in the executed notebook, as in Jupyter: the
+    /// headless kernel writes Console output after a cell's displays, so the notebook displays it.
+    /// </summary>
+    [Fact]
+    public async Task Text_printed_before_a_table_stays_above_it_in_the_executed_notebook()
+    {
+        var run = await kernel.RunAsync(await WithSolutionsAsync("06-traceroute"));
+        Assert.True(run.Succeeded, run.Describe());
+        var outputs = string.Concat(JsonNode.Parse(File.ReadAllText(run.ExecutedNotebook!))!["cells"]!.AsArray()
+            .SelectMany(c => c!["outputs"]?.AsArray() ?? []).Select(o => o!.ToJsonString()));
+        var said = outputs.IndexOf("Tracing ", StringComparison.Ordinal);
+        var table = outputs.IndexOf("traceroute to ", StringComparison.Ordinal);
+        Assert.True(said >= 0 && table > said, $"\"Tracing …\" at {said}, the trace's table at {table}");
+    }
+
+    /// <summary>
     /// A copy of the student notebook with every gap filled from solutions/, in artifacts/ (the repository's notebooks
     /// stay as they are): its relative paths (../setup.csx, ../../lib, ../../data) made absolute.
     /// </summary>
-    private static async Task<string> WithSolutionsAsync(string lab)
+    private static Task<string> WithSolutionsAsync(string lab) => Copies.GetOrAdd(lab, WriteWithSolutionsAsync);
+
+    /// <summary>Each copy written once: a second test of the same lab reads the kernel's run of the first.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<string>> Copies = new();
+
+    private static async Task<string> WriteWithSolutionsAsync(string lab)
     {
         var student = Path.Combine(RepoPaths.Notebooks, "student");
         var notebook = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(student, lab + ".ipynb")))!;
