@@ -154,8 +154,9 @@ public static class CheckRunner
     }
 
     /// <summary>
-    /// Empty when none of the student's calls is left running; else what the student must know: their code is still
-    /// running (and using the CPU, if it does), it ignored the request to stop, and how to stop it.
+    /// Empty unless the student's code is left running and burning the CPU (a busy loop): then what the student must
+    /// know — it is still running, it ignored the request to stop, and how to stop it. Code that is left waiting costs
+    /// nothing and gets no note; nor does a judge whose student code runs in another process (this one is idle then).
     /// </summary>
     private static async Task<string> StillRunningAsync(StudentCalls? calls, bool checkStuck)
     {
@@ -163,8 +164,8 @@ public static class CheckRunner
         while (!checkStuck && calls is { Running: > 0 } && settle.Elapsed < SettleTime) await Task.Delay(50).ConfigureAwait(false);
         if (!checkStuck && calls is not { Running: > 0 }) return "";
         var share = await CpuShareAsync().ConfigureAwait(false);
-        var cpu = share >= BusyShare ? $" and using the CPU (this process: {share * 100:0} % of a core)" : " (waiting, not using the CPU)";
-        return $". ⚠ Your code is still running{cpu}: it went on after the check cancelled its token and closed its socket, " +
+        if (share < BusyShare) return "";
+        return $". ⚠ Your code is still running and using the CPU (this process: {share * 100:0} % of a core): it went on after the check cancelled its token and closed its socket, " +
                "and .NET cannot stop a running thread. Fix the loop (end it when the token is cancelled or a read returns 0), " +
                "then restart the kernel to stop the old one (VS Code: Restart in the notebook's toolbar; Jupyter: Kernel → Restart). " +
                "`netlabs notebooks check` grades in a process of its own and ends it";

@@ -42,6 +42,8 @@ public sealed class BusyLoopGradingTests(RealKernel kernel)
             var executed = File.ReadAllText(Path.Combine(output.FullName, "spinner.ipynb"));
             Assert.Contains("report card 01-web-server: 5 passed, 2 failed", executed);
             Assert.Contains("FAIL 404 for a missing file: no answer within 4 s: your handler wrote nothing and had not returned", executed);
+            // The judge's process is idle while the kernel spins: no note about this process's CPU, nor "restart the kernel".
+            Assert.DoesNotContain("Your code is still running", executed);
             var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(Printed(Path.Combine(output.FullName, "spinner.ipynb")), @"kernel process (\d+)").Groups[1].Value);
             // The kernel that spun is gone (or its number now names another program, not a kernel).
             var cmdline = $"/proc/{pid}/cmdline";
