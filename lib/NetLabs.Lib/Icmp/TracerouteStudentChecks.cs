@@ -75,7 +75,7 @@ public static class TracerouteStudentChecks
     {
         using (path)
         {
-            var hops = await loop(path, Destination, options, token).ConfigureAwait(false);
+            var hops = await StudentCalls.RunAsync(() => loop(path, Destination, options, token)).ConfigureAwait(false);
             if (hops is null || hops.Any(h => h is null)) throw new CheckFailedException("your loop returned null (or a null hop); return the list of hops");
             return hops;
         }

@@ -101,7 +101,7 @@ public static class MailStudentChecks
     ];
 
     /// <summary>What one run of the student's dialogue left: the wire, its exception, and whether we had to stop it.</summary>
-    private sealed record DialogueRun(SmtpWireTap Wire, Exception? Error, bool TimedOut, string UnfinishedLine)
+    private sealed record DialogueRun(SmtpWireTap Wire, Exception? Error, bool TimedOut, string UnfinishedLine, TimeSpan Elapsed)
     {
         private IEnumerable<SmtpTranscriptEntry> Lines(SmtpParty party) => Wire.Transcript.Entries.Where(e => e.Party == party);
 
@@ -135,16 +135,17 @@ public static class MailStudentChecks
             tcp.Dispose();
         });
         Exception? error = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await dialogue(wire, envelope, message, limit.Token).ConfigureAwait(false);
+            await StudentCalls.RunAsync(() => dialogue(wire, envelope, message, limit.Token)).ConfigureAwait(false);
         }
         catch (NotImplementedException) { throw; }
         catch (Exception e) when (!token.IsCancellationRequested) { error = e; }
         var timedOut = limit.IsCancellationRequested && !token.IsCancellationRequested;
         var unfinished = wire.UnfinishedClientLine;
         wire.Flush(timedOut ? $"stopped after {DialogueTimeout.TotalSeconds:0} s" : "end of the dialogue");
-        return new DialogueRun(wire, error, timedOut, unfinished);
+        return new DialogueRun(wire, error, timedOut, unfinished, clock.Elapsed);
     }
 
     /// <summary>A line that does not end in CRLF is the first thing to fix: the server is still waiting for that line.</summary>
@@ -176,7 +177,16 @@ public static class MailStudentChecks
 
     private static void ExpectNoError(DialogueRun run, string when)
     {
-        if (run.Error is { } error) throw new CheckFailedException($"your code threw {Describe(error)}{when} ({run.Last()})");
+        if (run.Error is not { } error) return;
+        // Not stopped by us (run.TimedOut is false): a timeout of the student's own, named with where the dialogue was.
+        if (!run.TimedOut && CheckRunner.IsOwnTimeout(error))
+        {
+            var waitingFor = run.Wire.InData
+                ? "The server was waiting for you: it was still reading the message, which ends with a line with a lone \".\" (\"\\r\\n.\\r\\n\")"
+                : "Was the server waiting for you? Send a whole command line (ending in \"\\r\\n\") before you wait for its reply, and read each reply once";
+            throw new CheckFailedException($"{CheckRunner.OwnTimeout(error, run.Elapsed, DialogueTimeout, waitingFor)} ({run.Last()})");
+        }
+        throw new CheckFailedException($"your code threw {Describe(error)}{when} ({run.Last()})");
     }
 
     private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";

@@ -127,7 +127,16 @@ public static class PingStudentChecks
         PingClientOptions options, CancellationToken token)
     {
         var replies = new List<PingReply>();
-        await using var client = new PingClient(options with { Exchange = exchange });
+        // Each call counted as the student's (CheckRunner says so when one is still running after the check).
+        var thisPing = new Stopwatch();
+        await using var client = new PingClient(options with
+        {
+            Exchange = (socket, request, t) =>
+            {
+                thisPing.Restart();
+                return StudentCalls.RunAsync(() => exchange(socket, request, t));
+            },
+        });
         IPEndPoint? local = null;
         using (token.Register(client.Abort))
         {
@@ -144,17 +153,14 @@ public static class PingStudentChecks
             {
                 throw new CheckFailedException($"ping {replies.Count + 1} was still waiting for its echo after {CheckTimeout.TotalSeconds:0} s, so the check closed your socket: a lost ping must end after request.Timeout (set socket.ReceiveTimeout, or cancel the receive)");
             }
-            catch (Exception e) when (OwnTimeout(e))
+            catch (Exception e) when (CheckRunner.IsOwnTimeout(e))
             {
-                throw new CheckFailedException($"ping {replies.Count + 1}: your own timeout fired ({e.GetType().Name}: {e.Message}) and the exception left your function: catch it and return PingReply.TimedOut(request.Sequence)");
+                throw new CheckFailedException($"ping {replies.Count + 1}: " + CheckRunner.OwnTimeout(e, thisPing.Elapsed, CheckTimeout,
+                    "Catch it and return PingReply.TimedOut(request.Sequence): a lost ping is an answer, not an exception that leaves your function"));
             }
         }
         return (replies, local);
     }
-
-    /// <summary>The exceptions a student's own timeout throws: a blocking receive's, a cancelled receive's, WaitAsync's.</summary>
-    private static bool OwnTimeout(Exception e) => e is TimeoutException or OperationCanceledException
-        || (e is SocketException s && s.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock);
 
     /// <summary>Echoes each ping in upper case after the delay given for its sequence number (others at once), and remembers who sent it.</summary>
     private sealed class DelayedEchoServer : IAsyncDisposable

@@ -153,7 +153,7 @@ public static class ProxyStudentChecks
             // Unchanged for ten days: a cache that follows RFC 9111 (ours) keeps them fresh for a day, as the textbook's does.
             foreach (var file in Directory.EnumerateFiles(root)) File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddDays(-10));
             await using var origin = WebServer.Start(new WebServerOptions { Root = root });
-            await using var proxy = ProxyServer.Start(new ProxyServerOptions { Handler = handler, DrainTimeout = TimeSpan.FromSeconds(1) });
+            await using var proxy = ProxyServer.Start(new ProxyServerOptions { Handler = handler is null ? null : (client, cache, t) => StudentCalls.RunAsync(() => handler(client, cache, t)), DrainTimeout = TimeSpan.FromSeconds(1) });
             return await body(proxy, origin, new Site { Root = root, Binary = binary, Logo = logo }, token).ConfigureAwait(false);
         }
         finally

@@ -222,7 +222,7 @@ public static class WebStudentChecks
         if (received.Length == 0)
             return closed
                 ? "the connection closed with no answer: your handler returned (or failed) before writing a response"
-                : $"no answer within {waited}: your handler wrote nothing (is it still waiting to read? the client sends nothing after the empty line that ends its request)";
+                : $"no answer within {waited}: your handler wrote nothing and had not returned (still waiting to read? the client sends nothing after the empty line that ends its request; or a loop that never ends?)";
         var text = Encoding.Latin1.GetString(received);
         var headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         var head = headEnd < 0 ? text : text[..(headEnd + 4)];
@@ -304,10 +304,16 @@ public static class WebStudentChecks
         {
             var site = MakeSite(folder.FullName);
             Exception? handlerError = null;
+            var handlerTime = TimeSpan.Zero;
             ConnectionHandler watched = async connection =>
             {
-                try { await handler(connection).ConfigureAwait(false); }
-                catch (Exception e) { handlerError ??= e; throw; }
+                var clock = Stopwatch.StartNew();
+                try { await StudentCalls.RunAsync(() => handler(connection)).ConfigureAwait(false); }
+                catch (Exception e)
+                {
+                    if (handlerError is null) (handlerError, handlerTime) = (e, clock.Elapsed);
+                    throw;
+                }
             };
             var server = WebServer.Start(new WebServerOptions
             {
@@ -320,7 +326,9 @@ public static class WebStudentChecks
             catch (Exception e) when (handlerError is not null && !token.IsCancellationRequested)
             {
                 if (handlerError is NotImplementedException) throw new CheckFailedException($"not written yet ({handlerError.Message})");
-                var threw = $"your handler threw {handlerError.GetType().Name}: {handlerError.Message}";
+                var threw = CheckRunner.IsOwnTimeout(handlerError)
+                    ? "your handler's " + CheckRunner.OwnTimeout(handlerError, handlerTime, ClientTimeout, "Stop reading at the empty line that ends the request and answer: the client sends nothing after the empty line that ends its request")["your ".Length..]
+                    : $"your handler threw {handlerError.GetType().Name}: {handlerError.Message}";
                 throw new CheckFailedException(e is CheckFailedException seen ? $"{seen.Message}; then {threw}" : threw);
             }
             catch (HttpClientException e)

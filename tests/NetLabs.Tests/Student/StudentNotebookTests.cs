@@ -279,7 +279,7 @@ public sealed class StudentNotebookTests(RealKernel kernel)
     }
 
     /// <summary>The table's rows by notebook name (the line after "notebook  lab  passed …" onwards).</summary>
-    private static Dictionary<string, string> Rows(string output)
+    internal static Dictionary<string, string> Rows(string output)
     {
         var lines = output.Split('\n').Select(l => l.TrimEnd()).ToList();
         var header = lines.FindIndex(l => l.StartsWith("notebook ", StringComparison.Ordinal));
@@ -289,14 +289,14 @@ public sealed class StudentNotebookTests(RealKernel kernel)
     }
 
     /// <summary>What the cells of an executed notebook printed (their stream outputs), not their source.</summary>
-    private static string Printed(string executed) => string.Concat(JsonNode.Parse(File.ReadAllText(executed))!["cells"]!.AsArray()
+    internal static string Printed(string executed) => string.Concat(JsonNode.Parse(File.ReadAllText(executed))!["cells"]!.AsArray()
         .SelectMany(c => c!["outputs"]?.AsArray() ?? []).Where(o => (string?)o!["output_type"] == "stream").Select(o => NotebookHtml.Text(o!["text"])));
 
-    private static JsonNode HandedOut(string lab) => JsonNode.Parse(File.ReadAllText(Path.Combine(StudentFolder, lab + ".ipynb")))!;
+    internal static JsonNode HandedOut(string lab) => JsonNode.Parse(File.ReadAllText(Path.Combine(StudentFolder, lab + ".ipynb")))!;
 
-    private static JsonObject Cell(JsonNode notebook, string start) => Cells(notebook, start).Single();
+    internal static JsonObject Cell(JsonNode notebook, string start) => Cells(notebook, start).Single();
 
-    private static List<JsonObject> Cells(JsonNode notebook, string start) =>
+    internal static List<JsonObject> Cells(JsonNode notebook, string start) =>
         notebook["cells"]!.AsArray().OfType<JsonObject>().Where(c => NotebookHtml.Text(c["source"]).TrimStart().StartsWith(start, StringComparison.Ordinal)).ToList();
 
     private static JsonObject Code(string source) => new()
