@@ -75,8 +75,11 @@ public static class ProxyExperiments
             Trace.Box($"miss: fetched from the origin ({missMs.Length})", missMs),
             Trace.Box($"hit: served from the cache ({hitMs.Length})", hitMs))
         {
-            YTitle = "milliseconds per request",
+            // Hits take a fraction of a millisecond and misses the origin's delay: on a linear axis the hits' box is a
+            // line on 0. A log axis gives each power of ten the same height, so both boxes can be read.
+            YTitle = "milliseconds per request (log scale)",
             XTitle = "where the answer came from",
+            YLog = true,
         };
 
     /// <summary>
