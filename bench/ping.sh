@@ -65,12 +65,8 @@ for round in $(seq "$ROUNDS"); do
 done
 ours50=$(median <"$work/ours-p50"); ours99=$(median <"$work/ours-p99")
 peer50=$(median <"$work/peer-p50"); peer99=$(median <"$work/peer-p99")
-# Lower RTT is better, so ratio = peer/ours: above 1 means ours is faster.
-awk -v o="$ours50" -v p="$peer50" 'BEGIN { printf "bench ping-rtt-p50: ours=%.1f peer=%.1f us ratio=%.2f\n", o, p, p / o }'
-awk -v o="$ours99" -v p="$peer99" 'BEGIN { printf "bench ping-rtt-p99: ours=%.1f peer=%.1f us ratio=%.2f\n", o, p, p / o }'
-awk -v o="$(median <"$work/ours-cpu")" -v p="$(median <"$work/peer-cpu")" 'BEGIN { printf "bench ping-server-cpu-per-echo: ours=%.2f peer=%.2f us ratio=%.2f\n", o, p, p / o }'
-# What a bare blocking send/receive loop in .NET gets against our server: the runtime's floor, for context.
-echo "info ping-rtt-p50 of a bare .NET blocking loop against our server: $(median <"$work/raw-p50") us"
+# Lower RTT is better, so ratio = peer/ours: above 1 means ours is faster. The lines come after the rate test, at the end.
+ours_cpu=$(median <"$work/ours-cpu"); peer_cpu=$(median <"$work/peer-cpu"); raw50=$(median <"$work/raw-p50")
 
 # Largest paced rate (datagrams/s, 1 s each, doubling) at which every datagram came back: the server is lossless, so
 # any loss is the system's (socket buffers, scheduling), not a choice. No peer echoes our lab format, so no ratio.
@@ -82,7 +78,20 @@ for rate in 10000 20000 40000 80000 160000 320000; do
   echo "rate $rate/s: $out" >&2
   if [ "$sent" = "$received" ] && [ "$achieved" -ge $((rate * 95 / 100)) ]; then best=$rate; else break; fi
 done
+echo
+echo "ping: $ROUNDS rounds alternating ours (PingClient, $PINGS pings) and sockperf ping-pong (${SOCKPERF_SECONDS} s, 32 B), medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-30s %10s %10s %7s\n' measure ours sockperf ratio
+awk -v o="$ours50" -v p="$peer50" 'BEGIN { printf "%-30s %10.1f %10.1f %7.2f\n", "RTT p50 (us)", o, p, p / o }'
+awk -v o="$ours99" -v p="$peer99" 'BEGIN { printf "%-30s %10.1f %10.1f %7.2f\n", "RTT p99 (us)", o, p, p / o }'
+awk -v o="$ours_cpu" -v p="$peer_cpu" 'BEGIN { printf "%-30s %10.2f %10.2f %7.2f\n", "server CPU per echo (us)", o, p, p / o }'
+awk -v o="$raw50" 'BEGIN { printf "%-30s %10.1f %10s\n", "bare .NET loop RTT p50 (us)", o, "-" }'
+printf '%-30s %10s %10s\n' "lossless rate (datagrams/s)" "$best" "-"
+echo
+awk -v o="$ours50" -v p="$peer50" 'BEGIN { printf "bench ping-rtt-p50: ours=%.1f peer=%.1f us ratio=%.2f\n", o, p, p / o }'
+awk -v o="$ours99" -v p="$peer99" 'BEGIN { printf "bench ping-rtt-p99: ours=%.1f peer=%.1f us ratio=%.2f\n", o, p, p / o }'
+awk -v o="$ours_cpu" -v p="$peer_cpu" 'BEGIN { printf "bench ping-server-cpu-per-echo: ours=%.2f peer=%.2f us ratio=%.2f\n", o, p, p / o }'
+# What a bare blocking send/receive loop in .NET gets against our server: the runtime's floor, for context.
+echo "info ping-rtt-p50 of a bare .NET blocking loop against our server: $raw50 us"
 echo "bench ping-server-lossless-rate: ours=$best datagrams/s (largest rate tried with no loss; no peer)"
-echo "ping: $ROUNDS rounds alternating ours / bare loop / sockperf, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 exec 7>&-   # our server sees end of input and stops; cleanup kills whatever is left
