@@ -45,7 +45,7 @@ run_ours() {
   local before out
   before=$(ticks "$server_pid")
   out=$(timeout 60 "$RUNNER" rtt "$port" "$PINGS" 7>&-)
-  per_echo "$before" "$(ticks "$server_pid")" $((PINGS + (PINGS < 2000 ? PINGS : 2000))) >>"$work/ours-cpu"   # the rtt run warms up with up to 2000 pings
+  per_echo "$before" "$(ticks "$server_pid")" "$(echo "$out" | sed -n 's/.*pings=\([0-9]*\).*/\1/p')" >>"$work/ours-cpu"   # warm-up included
   echo "$out" | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/ours-p50"
   echo "$out" | sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' >>"$work/ours-p99"
   timeout 60 "$RUNNER" rtt-raw "$port" "$PINGS" 7>&- | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/raw-p50"
