@@ -2,6 +2,8 @@
 # Mail lab benchmark: messages per second accepted from postfix smtp-source (2 KB messages, 16 parallel sessions),
 # our LocalMailServer vs postfix smtp-sink, alternating, several rounds, medians.
 # Two comparisons: a new connection for every message (smtp-source default), and 16 sessions kept open (-d).
+# Besides messages/s it reports each server's CPU time per message (user+system, all its threads, from /proc): on a
+# machine shared with other work, throughput moves with the load but CPU per message hardly does.
 # Usage: bench/mail.sh [rounds=5] [messages=4000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,20 +20,17 @@ PATH="$PATH:/usr/sbin"
 
 dotnet build bench/mail/MailBench.csproj -c Release -v q -nologo >/dev/null
 RUNNER=bench/mail/bin/Release/net10.0/MailBench.dll
-WORK=$(mktemp -d)
-cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "nothing on port $1" >&2; return 1; }
-
-# Runs smtp-source against 127.0.0.1:$1 and prints messages per second.
+source bench/common.sh
+PID=
+# Runs smtp-source against 127.0.0.1:$1 (served by process $2) and prints "messages/s cpu-microseconds-per-message".
 blast() {
-  local start end
+  local start end before after
+  before=$(cpu_ticks "$2")
   start=$(date +%s.%N)
   smtp-source $REUSE -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" -f alice@localhost -t bob@localhost -M bench.localhost "127.0.0.1:$1"
   end=$(date +%s.%N)
-  python3 -c "print(f'{$MESSAGES/($end-$start):.0f}')"
+  after=$(cpu_ticks "$2")
+  python3 -c "print(f'{$MESSAGES/($end-$start):.0f} {($after-$before)/$HZ*1e6/$MESSAGES:.1f}')"
 }
 
 run_ours() {
@@ -42,8 +41,8 @@ run_ours() {
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 dotnet "$RUNNER" "$port" < "$WORK/in.$1" > "$WORK/ours.$1.log" & PID=$!
   exec 4>"$WORK/in.$1"
   wait_port "$port"
-  MESSAGES=300 blast "$port" >/dev/null 2>&1 || true   # warm-up (JIT)
-  local rate; rate=$(blast "$port")
+  MESSAGES=300 blast "$port" "$PID" >/dev/null 2>&1 || true   # warm-up (JIT)
+  local rate; rate=$(blast "$port" "$PID")
   exec 4>&-
   wait "$PID"; PID=
   echo "$rate"
@@ -54,26 +53,40 @@ run_sink() {
   local user=(); [ "$(id -u)" = 0 ] && user=(-u nobody)
   smtp-sink "${user[@]}" "127.0.0.1:$port" 512 & PID=$!
   wait_port "$port"
-  local rate; rate=$(blast "$port")
+  local rate; rate=$(blast "$port" "$PID")
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
   echo "$rate"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
 compare() {
   local name=$1; REUSE=$2
-  local ours=() peer=()
+  local ours=() peer=() ours_cpu=() peer_cpu=() value cpu
   for round in $(seq 1 "$ROUNDS"); do
-    ours+=("$(run_ours "$name$round")")
-    peer+=("$(run_sink)")
-    echo "$name round $round: ours=${ours[-1]} smtp-sink=${peer[-1]} msg/s" >&2
+    # Alternate which server goes first, so a change in the machine's load hits both alike.
+    if [ $((round % 2)) = 1 ]; then
+      read -r value cpu < <(run_ours "$name$round"); ours+=("$value"); ours_cpu+=("$cpu")
+      read -r value cpu < <(run_sink); peer+=("$value"); peer_cpu+=("$cpu")
+    else
+      read -r value cpu < <(run_sink); peer+=("$value"); peer_cpu+=("$cpu")
+      read -r value cpu < <(run_ours "$name$round"); ours+=("$value"); ours_cpu+=("$cpu")
+    fi
+    echo "$name round $round: ours=${ours[-1]} msg/s (${ours_cpu[-1]} us/msg) smtp-sink=${peer[-1]} msg/s (${peer_cpu[-1]} us/msg)" >&2
   done
-  local o p
-  o=$(printf '%s\n' "${ours[@]}" | median)
-  p=$(printf '%s\n' "${peer[@]}" | median)
-  echo "bench $name: ours=$o peer=$p msg/s ratio=$(python3 -c "print(f'{$o/$p:.2f}')")"
+  local o p oc pc
+  o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
+  oc=$(printf '%s\n' "${ours_cpu[@]}" | median); pc=$(printf '%s\n' "${peer_cpu[@]}" | median)
+  TABLE+=("$(printf '%-14s %12s %12s %7s %14s %14s' "$3" "$o" "$p" "$(ratio "$o" "$p")" "$oc" "$pc")")
+  SUMMARY+=("bench $name: ours=$o peer=$p msg/s ratio=$(ratio "$o" "$p")"
+            "bench $name-cpu: ours=$oc peer=$pc us/message ratio=$(ratio "$pc" "$oc")")
 }
 
-compare smtp-accept-2k-16-sessions-new-connection-per-message ""
-compare smtp-accept-2k-16-sessions-kept-open -d
+TABLE=(); SUMMARY=()
+compare smtp-accept-2k-16-sessions-new-connection-per-message "" "new-connection"
+compare smtp-accept-2k-16-sessions-kept-open -d "kept-open"
+
+echo
+echo "smtp-source -s $SESSIONS -l $SIZE -m $MESSAGES, $ROUNDS rounds alternating, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-14s %12s %12s %7s %14s %14s\n' sessions "ours msg/s" "sink msg/s" ratio "ours us/msg" "sink us/msg"
+printf '%s\n' "${TABLE[@]}"
+echo
+printf '%s\n' "${SUMMARY[@]}"

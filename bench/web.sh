@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Web lab benchmark: wrk on loopback (2 threads, 64 connections) asking for data/www/HelloWorld.html from
-#   - ours:   the lab's concurrent WebServer (bench/web, Release), no access log,
-#   - nginx:  Debian's, worker_processes 2 (this box has 2 cores), sendfile on, access_log off,
-#   - python: python3 -m http.server, the original lab's language,
+# Web lab benchmark: wrk on loopback (64 connections, with 1 and with 2 threads) asking for data/www/HelloWorld.html from
+#   - ours:   the lab's concurrent WebServer (bench/web, Release), no access log (it keeps small files in memory),
+#   - nginx:  Debian's, tuned as a user would for this: worker_processes 2 (this box has 2 cores), sendfile on,
+#             open_file_cache on (so nginx, too, does not open and stat the file for every request), access_log off,
+#   - python: python3 -m http.server, the original lab's language (2-thread runs only: it is far behind),
 # first with keep-alive, then with "Connection: close" on every request (a new connection each time).
 # Servers run side by side; rounds alternate their order; the medians are printed, with the ratio to nginx.
 # Besides requests/s it reports each server's CPU time per request (user+system, all its threads/processes, from
 # /proc): on a machine shared with other work, throughput moves with the load but CPU per request hardly does.
-# Usage: bench/web.sh [rounds=5] [seconds per run=5] [connections=64]
+# Usage: bench/web.sh [rounds=3] [seconds per run=4] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-5}
-DURATION=${2:-5}
+ROUNDS=${1:-3}
+DURATION=${2:-4}
 CONNECTIONS=${3:-64}
-THREADS=2
 FILE=HelloWorld.html
 ROOT=$(pwd)/data/www
 
@@ -41,6 +41,10 @@ NGINX_PORT=$(free_port)
 start_nginx 2 "  include /etc/nginx/mime.types;
   sendfile on;
   tcp_nopush on;
+  open_file_cache max=1000 inactive=60s;
+  open_file_cache_valid 60s;
+  open_file_cache_min_uses 1;
+  open_file_cache_errors on;
   server { listen 127.0.0.1:$NGINX_PORT; root $ROOT; }"
 
 PY_PORT=$(free_port)
@@ -57,12 +61,12 @@ done
 declare -A PROCS=([ours]=$OURS_PID [python]=$PY_PID)
 PROCS[nginx]="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"   # master and workers
 
-# One wrk run: server scenario -> "requests/s cpu-microseconds-per-request"
+# One wrk run: server scenario threads -> "requests/s cpu-microseconds-per-request"
 measure() {
   local extra=() before after out
   [ "$2" = close ] && extra=(-H "Connection: close")
   before=$(cpu_ticks ${PROCS[$1]})
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:${PORT[$1]}/$FILE" 2>&1)
+  out=$(wrk -t"$3" -c"$CONNECTIONS" -d"${DURATION}s" "${extra[@]}" "http://127.0.0.1:${PORT[$1]}/$FILE" 2>&1)
   after=$(cpu_ticks ${PROCS[$1]})
   echo "$out" >>"$WORK/wrk.log"
   echo "$out" | awk -v t=$((after - before)) -v hz="$HZ" '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t / hz * 1e6 / n}'
@@ -72,46 +76,55 @@ for server in ours nginx python; do   # warm-up: JIT, caches, TCP state
   wrk -t1 -c8 -d2s "http://127.0.0.1:${PORT[$server]}/$FILE" >/dev/null 2>&1 || true
 done
 
+SCENARIOS=(keep-alive:1 keep-alive:2 close:1 close:2)   # connection handling : wrk threads
+servers_for() { if [ "${1#*:}" = 2 ]; then echo ours nginx python; else echo ours nginx; fi; }
 declare -A RESULT CPU
-for scenario in keep-alive close; do
+for run in "${SCENARIOS[@]}"; do
+  scenario=${run%:*}; threads=${run#*:}
   declare -A RUNS=() CPUS=()
+  read -r -a servers <<<"$(servers_for "$run")"
   for round in $(seq 1 "$ROUNDS"); do
-    if [ $((round % 2)) = 1 ]; then order=(ours nginx python); else order=(nginx ours python); fi
-    line="$scenario round $round:"
+    order=("${servers[@]}")
+    if [ $((round % 2)) = 0 ]; then order=(nginx ours "${servers[@]:2}"); fi
+    line="$scenario -t$threads round $round:"
     for server in "${order[@]}"; do
-      read -r value cpu < <(measure "$server" "$scenario")
+      read -r value cpu < <(measure "$server" "$scenario" "$threads")
       RUNS[$server]="${RUNS[$server]:-} $value"
       CPUS[$server]="${CPUS[$server]:-} $cpu"
       line="$line $server=$value req/s (${cpu} us/req)"
     done
     echo "$line" >&2
   done
-  for server in ours nginx python; do
-    RESULT[$scenario,$server]=$(printf '%s\n' ${RUNS[$server]} | median)
-    CPU[$scenario,$server]=$(printf '%s\n' ${CPUS[$server]} | median)
+  for server in "${servers[@]}"; do
+    RESULT[$run,$server]=$(printf '%s\n' ${RUNS[$server]} | median)
+    CPU[$run,$server]=$(printf '%s\n' ${CPUS[$server]} | median)
   done
 done
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(python3 --version)"
-printf '%-12s %-32s %12s %9s %16s\n' scenario server "requests/s" "vs nginx" "CPU us/request"
-for scenario in keep-alive close; do
-  for server in ours nginx python; do
+echo "wrk -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds alternating, medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(python3 --version)"
+printf '%-12s %-5s %-40s %12s %9s %16s\n' scenario wrk server "requests/s" "vs nginx" "CPU us/request"
+for run in "${SCENARIOS[@]}"; do
+  read -r -a servers <<<"$(servers_for "$run")"
+  for server in "${servers[@]}"; do
     case $server in
       ours) label="NetLabs WebServer (concurrent)";;
-      nginx) label="nginx (2 workers, sendfile)";;
+      nginx) label="nginx (2 workers, open_file_cache)";;
       python) label="python3 -m http.server";;
     esac
-    printf '%-12s %-32s %12s %8sx %16s\n' "$scenario" "$label" "${RESULT[$scenario,$server]}" \
-      "$(ratio "${RESULT[$scenario,$server]}" "${RESULT[$scenario,nginx]}")" "${CPU[$scenario,$server]}"
+    printf '%-12s %-5s %-40s %12s %8sx %16s\n' "${run%:*}" "-t${run#*:}" "$label" "${RESULT[$run,$server]}" \
+      "$(ratio "${RESULT[$run,$server]}" "${RESULT[$run,nginx]}")" "${CPU[$run,$server]}"
   done
 done
 echo
-for scenario in keep-alive close; do
-  o=${RESULT[$scenario,ours]}; p=${RESULT[$scenario,nginx]}
-  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
-  o=${CPU[$scenario,ours]}; p=${CPU[$scenario,nginx]}
-  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario-cpu: ours=$o peer=$p us/request ratio=$(ratio "$p" "$o")"
-  o=${RESULT[$scenario,ours]}; p=${RESULT[$scenario,python]}
-  echo "bench web-helloworld-$CONNECTIONS-connections-$scenario-vs-python3-http-server: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
+for run in "${SCENARIOS[@]}"; do
+  name="web-helloworld-$CONNECTIONS-connections-${run%:*}-t${run#*:}"
+  o=${RESULT[$run,ours]}; p=${RESULT[$run,nginx]}
+  echo "bench $name: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
+  o=${CPU[$run,ours]}; p=${CPU[$run,nginx]}
+  echo "bench $name-cpu: ours=$o peer=$p us/request ratio=$(ratio "$p" "$o")"
+  if [ -n "${RESULT[$run,python]:-}" ]; then
+    o=${RESULT[$run,ours]}; p=${RESULT[$run,python]}
+    echo "bench $name-vs-python3-http-server: ours=$o peer=$p req/s ratio=$(ratio "$o" "$p")"
+  fi
 done

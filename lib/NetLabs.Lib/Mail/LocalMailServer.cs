@@ -146,13 +146,15 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
                 CountSession(address, -1);
             }
             var session = new SmtpServerSession(this, client, implicitTls, refusal, Release);
-            var task = Task.Run(() => session.RunAsync(_stopping.Token));
+            // A plain session runs on this thread until its first wait (sending the greeting, then reading): no hop to a
+            // thread-pool worker that would have to be woken for it. A TLS handshake is real work, so it runs elsewhere.
+            var task = implicitTls ? Task.Run(() => session.RunAsync(_stopping.Token)) : session.RunAsync(_stopping.Token);
             lock (_sessions) _sessions.Add(task);
             _ = task.ContinueWith(t =>
             {
                 Release();
                 lock (_sessions) _sessions.Remove(t);
-            }, TaskScheduler.Default);
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 

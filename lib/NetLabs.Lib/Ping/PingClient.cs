@@ -19,7 +19,8 @@ public sealed class PingClient : IAsyncDisposable
 
     private sealed class Sent(long timestamp, TimeSpan timeout)
     {
-        public long Timestamp { get; } = timestamp;
+        /// <summary>When it left (Stopwatch timestamp); set again at the send itself when the send was put off.</summary>
+        public long Timestamp { get; set; } = timestamp;
         public TimeSpan Timeout { get; } = timeout;
         public PingState State { get; set; } = PingState.Pending;
         // Continuations run on the receive thread as soon as the reply is set: no thread hop between the
@@ -34,6 +35,10 @@ public sealed class PingClient : IAsyncDisposable
     private readonly Channel<PingReply> _unsolicited = Channel.CreateBounded<PingReply>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly CancellationTokenSource _stop = new();
     private Task? _receiveLoop;
+    // The receive thread while it runs a datagram's handler (0 otherwise), and the ping a continuation on that thread
+    // asked to send meanwhile: it goes out as the handler's last step (see ExchangeAsync).
+    private int _handlerThread;
+    private (byte[] Payload, PingRequest Request, Sent Sent)? _deferredSend;
 
     public PingClient(PingClientOptions options)
     {
@@ -131,21 +136,24 @@ public sealed class PingClient : IAsyncDisposable
         var payload = Encoding.ASCII.GetBytes(request.Payload);
         var sent = new Sent(Stopwatch.GetTimestamp(), request.Timeout);
         lock (_sent) _sent[request.Sequence] = sent;
-        // A UDP send only copies the datagram into the kernel, it does not wait for the network. Sending synchronously
-        // also keeps the socket in blocking mode, so the receive thread sleeps in the kernel until the reply is there.
+        // Everything this ping needs is set up before it leaves, so that the thread waits for the reply right after the
+        // send. On this 2-core machine the echo runs on a core our thread is still busy on: each microsecond of work
+        // after the send was measured to add about a microsecond to the round trip.
+        var reply = sent.Reply.Task.WaitAsync(request.Timeout, cancellationToken);
+        if (Volatile.Read(ref _handlerThread) == Environment.CurrentManagedThreadId && _deferredSend is null)
+        {
+            // Asked from a reply's continuation, on the receive thread: the handler sends it as its last step, just
+            // before that thread blocks in the next receive (the continuation's unwinding would otherwise come between).
+            _deferredSend = (payload, request, sent);
+        }
+        else if (Send(payload, request, sent))
+        {
+            // Only now does the socket have a port (the OS bound it on send), so only now can we listen on it.
+            _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, OnReceiveError, $"ping client {LocalEndPoint}", _stop.Token);
+        }
         try
         {
-            _socket.SendTo(payload, SocketFlags.None, request.Server);
-        }
-        catch (SocketException error)
-        {
-            throw PingException.Sending(error, request.Server, request.Sequence); // an earlier ping's ICMP error can also surface here
-        }
-        // Only now does the socket have a port (the OS bound it on send), so only now can we listen on it.
-        _receiveLoop ??= UdpReceiveLoop.Start(_socket, OnDatagram, OnReceiveError, $"ping client {LocalEndPoint}", _stop.Token);
-        try
-        {
-            return await sent.Reply.Task.WaitAsync(request.Timeout, cancellationToken).ConfigureAwait(false);
+            return await reply.ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -158,7 +166,57 @@ public sealed class PingClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a ping now; its round trip is timed from here. A UDP send only copies the datagram into the kernel, it does
+    /// not wait for the network; sending synchronously also keeps the socket in blocking mode, so the receive thread
+    /// sleeps in the kernel until the reply is there. False (and the ping fails) when it could not be sent.
+    /// </summary>
+    private bool Send(byte[] payload, PingRequest request, Sent sent)
+    {
+        sent.Timestamp = Stopwatch.GetTimestamp();
+        try
+        {
+            _socket.SendTo(payload, SocketFlags.None, request.Server);
+            return true;
+        }
+        catch (SocketException error)
+        {
+            // An earlier ping's ICMP error can also surface here.
+            sent.Reply.TrySetException(PingException.Sending(error, request.Server, request.Sequence));
+        }
+        catch (ObjectDisposedException error)
+        {
+            sent.Reply.TrySetException(error); // aborted
+        }
+        return false;
+    }
+
     private void OnDatagram(ReadOnlyMemory<byte> datagram, IPEndPoint from, long receivedTimestamp)
+    {
+        EnterHandler();
+        try { HandleDatagram(datagram, from, receivedTimestamp); }
+        finally { LeaveHandler(); }
+    }
+
+    private void OnReceiveError(Exception error)
+    {
+        EnterHandler();
+        try { HandleReceiveError(error); }
+        finally { LeaveHandler(); }
+    }
+
+    private void EnterHandler() => Volatile.Write(ref _handlerThread, Environment.CurrentManagedThreadId);
+
+    /// <summary>The ping a continuation asked for while the handler ran leaves now, the receive thread's last step before it waits again.</summary>
+    private void LeaveHandler()
+    {
+        Volatile.Write(ref _handlerThread, 0);
+        if (_deferredSend is not { } deferred) return;
+        _deferredSend = null;
+        Send(deferred.Payload, deferred.Request, deferred.Sent);
+    }
+
+    private void HandleDatagram(ReadOnlyMemory<byte> datagram, IPEndPoint from, long receivedTimestamp)
     {
         var text = Encoding.ASCII.GetString(datagram.Span);
         if (!from.Equals(Options.Server) || !PingMessage.TryParseSequence(datagram.Span, out var sequence))
@@ -200,7 +258,7 @@ public sealed class PingClient : IAsyncDisposable
     }
 
     /// <summary>An ICMP error reported on the socket: the pings waiting now fail (their server is not there).</summary>
-    private void OnReceiveError(Exception error)
+    private void HandleReceiveError(Exception error)
     {
         if (error is not SocketException socketError || PingException.From(socketError, Options.Server) is not { } failure) return;
         List<Sent> waiting;

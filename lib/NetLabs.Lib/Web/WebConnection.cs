@@ -77,9 +77,9 @@ public sealed class WebConnection
     public void SetTimeout(TimeSpan timeout) =>
         Volatile.Write(ref _deadline, Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
 
-    /// <summary>Adds an entry to the server's access log.</summary>
+    /// <summary>Adds an entry to the server's access log (counted always; built only when somebody keeps or watches the log).</summary>
     public void Log(string method, string target, int status, long bytes, TimeSpan duration, string? note = null) =>
-        _server.Write(new AccessLogEntry(Id, DateTimeOffset.UtcNow, Client, method, target, status, bytes, duration, note));
+        _server.Write(this, method, target, status, bytes, duration, note);
 
     private static IPEndPoint? RemoteOf(Socket socket)
     {

@@ -98,10 +98,13 @@ public sealed class WebServer : LabServer<AccessLogEntry, WebServerCounters>
     public override string ToString() => $"WebServer {Mode} on {Url} serving {RealRoot}";
 
     /// <summary>Counts a request and records its log entry (<see cref="WebConnection.Log"/> calls it).</summary>
-    internal void Write(AccessLogEntry entry)
+    /// <remarks>Without a log to keep or a watcher, no entry is made: the clock read, the client's address as text and
+    /// the entry itself are work per request that nobody would see.</remarks>
+    internal void Write(WebConnection connection, string method, string target, int status, long bytes, TimeSpan duration, string? note)
     {
         Interlocked.Increment(ref _requests);
-        Record(entry);
+        if (IsLogging)
+            Record(new AccessLogEntry(connection.Id, DateTimeOffset.UtcNow, connection.Client, method, target, status, bytes, duration, note));
     }
 
     private async Task AcceptLoopAsync()
