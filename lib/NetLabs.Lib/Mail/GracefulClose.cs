@@ -6,9 +6,10 @@ using System.Security.Authentication;
 namespace NetLabs.Mail;
 
 /// <summary>
-/// Ends a server connection so that what was written arrives: TLS close_notify, then FIN, then the client's last bytes
-/// are read (at most 64 KB, for at most a second) until it closes too. Closing a socket with unread input makes the
-/// kernel send a reset, which can destroy a reply (a 421, a 221) the client has not read yet.
+/// Ends a connection so that what was written arrives: TLS close_notify, then FIN, then the peer's last bytes are read
+/// (at most 64 KB, for at most a second) until it closes too. Closing a socket with unread input, or input still on its
+/// way, makes the kernel send a reset, which can destroy a reply (a 421, a 221) the peer has not read yet. The server
+/// ends every session this way, and <see cref="SmtpRawClient.QuitAsync"/> after its 221.
 /// </summary>
 /// <remarks>
 /// Many clients (smtp-source among them) reset the connection once they have their 221 instead of closing it. That is
