@@ -83,25 +83,26 @@ public static class PingStudentChecks
             "The socket is the same for every ping, so an echo that comes after its ping timed out arrives while the next ping waits. Read the sequence number in the echo (the second word: PING 2 …); if it is not request.Sequence, drop the datagram and keep receiving until your own echo or the rest of the timeout.",
             async token =>
             {
-                // Ping 1 is answered after 2.7 s (its timeout is 2 s), ping 2 after 1.4 s: ping 1's late echo arrives
-                // while ping 2 waits. Every margin is 0.6 s or more, so a busy machine (a blocking receive on a starved
-                // thread pool) cannot change the outcome.
-                await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(2700), [2] = TimeSpan.FromMilliseconds(1400) });
-                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(2) }, token);
+                // Ping 1 is answered after 3.6 s (its timeout is 3 s), ping 2 after 1.6 s: ping 1's late echo arrives
+                // while ping 2 waits, at least 1 s before ping 2's own echo, which comes 1.4 s before ping 2's timeout.
+                // A busy machine (a blocking receive on a starved thread pool, a timer fired late) cannot change the
+                // outcome: margins of 0.6 s failed a correct client at a load average of 25.
+                await using var responder = new DelayedEchoServer(new Dictionary<int, TimeSpan> { [1] = TimeSpan.FromMilliseconds(3600), [2] = TimeSpan.FromMilliseconds(1600) });
+                var (replies, _) = await RunAsync(exchange, localEndPointOf, new PingClientOptions(responder.EndPoint) { Count = 2, Timeout = TimeSpan.FromSeconds(3) }, token);
                 // On a very busy machine a correct timer can fire late, after the echo was already there: that still
                 // counts, as long as the echo was ping 1's own and the measured RTT says it was late.
                 var (ping1, ping2) = (replies[0], replies[1]);
                 Expect(ping1.Outcome == PingOutcome.Timeout
-                       || (ping1.Outcome == PingOutcome.Reply && ping1.Rtt >= TimeSpan.FromSeconds(2) && ping1.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) == true),
-                    $"ping 1: {ping1.Outcome} after {ping1.RttMilliseconds:0.#} ms, expected Timeout (its echo came after 2.7 s, the timeout was 2 s)");
+                       || (ping1.Outcome == PingOutcome.Reply && ping1.Rtt >= TimeSpan.FromSeconds(3) && ping1.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) == true),
+                    $"ping 1: {ping1.Outcome} after {ping1.RttMilliseconds:0.#} ms, expected Timeout (its echo came after 3.6 s, the timeout was 3 s)");
                 Expect(ping2.Text?.StartsWith("PING 1 ", StringComparison.Ordinal) != true,
                     $"ping 2 took \"{ping2.Text}\", ping 1's late echo, for its own reply (RTT {ping2.RttMilliseconds:0.#} ms): check the sequence number in the echo");
                 Expect(ping2.Outcome == PingOutcome.Reply && ping2.Text?.StartsWith("PING 2 ", StringComparison.Ordinal) == true,
                     ping2.Outcome == PingOutcome.Timeout
-                        ? "ping 2 timed out, but its echo came 1.4 s after it was sent (the timeout was 2 s): after dropping ping 1's late echo, keep waiting for your own"
+                        ? "ping 2 timed out, but its echo came 1.6 s after it was sent (the timeout was 3 s): after dropping ping 1's late echo, keep waiting for your own"
                         : $"ping 2: {ping2.Outcome} \"{ping2.Text}\", expected its own echo \"PING 2 …\"");
                 return "ping 1 timed out; ping 2 dropped ping 1's late echo and got its own";
-            }, CheckTimeout),
+            }, CheckTimeout + TimeSpan.FromSeconds(4)),
         new("statistics agree with what the server did",
             "Every ping must end as exactly one Reply or Timeout with its own sequence number; the library counts them into the statistics (sent, received, loss, min/avg/max RTT).",
             async token =>
