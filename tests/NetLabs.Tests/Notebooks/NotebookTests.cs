@@ -125,6 +125,13 @@ public sealed class NotebookTests(RealKernel kernel)
         Assert.Contains(labels, l => l.StartsWith("EHLO", StringComparison.Ordinal));
         Assert.Contains(labels, l => l.StartsWith("MAIL FROM:<alice@netlabs.test>", StringComparison.Ordinal));
         Assert.Contains(labels, l => l.StartsWith("221", StringComparison.Ordinal));
+
+        // AUTH as it travels: base64 of "\0student\0password", and the page says it is this run's password.
+        var auth = System.Text.RegularExpressions.Regex.Match(html, "AUTH PLAIN ([A-Za-z0-9+/]{8,}={0,2})<");
+        Assert.True(auth.Success, "the page shows no AUTH PLAIN line with its base64");
+        var plain = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(auth.Groups[1].Value));
+        Assert.Matches("^\0student\0[0-9A-F]{16}$", plain);
+        Assert.Contains("yes: only TLS kept it from whoever is on the path", html);
     }
 
     /// <summary>The page as headless Chromium has it after its scripts ran, with no name resolving (nothing from the internet).</summary>
