@@ -100,7 +100,7 @@ public sealed class PacketCapture : IAsyncDisposable
 
     /// <summary>
     /// Waits until no frame arrived for <see cref="CaptureOptions.QuietPeriod"/> (at most <see cref="CaptureOptions.MaxStopWait"/>),
-    /// stops and returns the result. Idempotent: every call returns the same result.
+    /// reads what libpcap still holds, stops and returns the result. Idempotent: every call returns the same result.
     /// </summary>
     public Task<CaptureResult> StopAsync(CancellationToken cancellationToken = default)
     {
@@ -146,15 +146,19 @@ public sealed class PacketCapture : IAsyncDisposable
         using var reading = new ManualResetEventSlim();
         _reader = new Thread(() =>
         {
-            while (!Volatile.Read(ref _stopping))
+            // A stop ends the loop only at a read that found nothing: the packets of the traffic are all in libpcap's
+            // buffer by the time a stop is asked for, but a reader kept waiting by a busy machine may not have read
+            // them yet. Leaving at the first look at the flag lost a connection's last packets under load.
+            while (true)
             {
                 GetPacketStatus status;
                 SharpPcap.PacketCapture e;
                 try { status = _device!.GetNextPacket(out e); }
                 catch (Exception) { break; } // the device closed under us: the capture is over
                 finally { if (!reading.IsSet) reading.Set(); }
-                if (status == GetPacketStatus.PacketRead) Arrived(e);
-                else if (status is GetPacketStatus.Error or GetPacketStatus.NoRemainingPackets) break;
+                if (status == GetPacketStatus.PacketRead) { Arrived(e); continue; }
+                if (status is GetPacketStatus.Error or GetPacketStatus.NoRemainingPackets) break;
+                if (Volatile.Read(ref _stopping)) break; // a read timed out: nothing left to read
             }
         }) { IsBackground = true, Name = $"capture on {Device}" };
         _reader.Start();
