@@ -43,6 +43,8 @@ internal sealed class RtpStreamer
     public bool Ended => !_options.Loop && NextFrame >= _clip.Frames.Count;
     public uint TimestampOf(long frame) => unchecked(BaseTimestamp + (uint)(long)Math.Round(frame * _ticksPerFrame));
 
+    private static readonly TimeSpan TimerResolution = TimeSpan.FromMilliseconds(1);
+
     /// <summary>Streams until the clip ends (unless looping) or <paramref name="cancellationToken"/> (PAUSE, TEARDOWN, stop).</summary>
     public async Task RunAsync(IPEndPoint client, CancellationToken cancellationToken)
     {
@@ -58,14 +60,18 @@ internal sealed class RtpStreamer
                 if (frameDue == long.MaxValue && delayed.Count == 0) return;
                 var due = delayed.TryPeek(out _, out var packetDue) ? Math.Min(packetDue, frameDue) : frameDue;
                 var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                // Task.Delay counts whole milliseconds: a shorter wait returns at once, and the loop spun a core until
+                // the frame was due (about 130 µs of CPU per packet at 1600 frames/s). What is due within the timer's
+                // resolution is sent now, up to a millisecond early, as a sleep would have sent it up to one late.
+                if (wait >= TimerResolution) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
                 var now = Stopwatch.GetTimestamp();
-                while (delayed.TryPeek(out var packet, out var at) && at <= now)
+                var horizon = now + (long)(TimerResolution.TotalSeconds * frequency);
+                while (delayed.TryPeek(out var packet, out var at) && at <= horizon)
                 {
                     delayed.Dequeue();
                     Send(packet, client);
                 }
-                if (now >= frameDue) SendFrame(client, delayed, now);
+                if (horizon >= frameDue) SendFrame(client, delayed, now);
             }
         }
         catch (OperationCanceledException) { }
