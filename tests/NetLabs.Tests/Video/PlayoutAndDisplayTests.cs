@@ -14,17 +14,22 @@ public class PlayoutAndDisplayTests
         // before it with two frames of buffer; frame 3 never comes. Margins of 300 ms and more, for a loaded machine.
         var schedule = new (long Number, int AtMs)[] { (0, 0), (1, 200), (2, 1400), (4, 1600), (5, 2200) };
         var frames = System.Threading.Channels.Channel.CreateUnbounded<VideoFrame>();
-        var feeder = Task.Run(async () =>
+        // The feeder has a thread of its own: on the thread pool, a busy test host woke it more than 300 ms late (CI).
+        var fed = new TaskCompletionSource();
+        var feederThread = new Thread(() =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             foreach (var (number, at) in schedule)
             {
                 var wait = at - (int)clock.ElapsedMilliseconds;
-                if (wait > 0) await Task.Delay(wait);
-                await frames.Writer.WriteAsync(Frame(number));
+                if (wait > 0) Thread.Sleep(wait);
+                frames.Writer.TryWrite(Frame(number));
             }
             frames.Writer.Complete();
-        });
+            fed.SetResult();
+        }) { IsBackground = true };
+        feederThread.Start();
+        var feeder = fed.Task;
         var none = new PlayoutBuffer(0, 2);
         var two = new PlayoutBuffer(2, 2);
         var results = await PlayoutBuffer.PlayThroughAsync(frames.Reader, [none, two], TimeSpan.FromSeconds(3)).WaitAsync(Wait);
