@@ -250,27 +250,18 @@ public sealed class SmtpRawClient : IAsyncDisposable
     /// <summary>QUIT, 221, and the connection is closed.</summary>
     public async Task QuitAsync(CancellationToken cancellationToken = default)
     {
-        var answered = false;
-        try
+        try { await SendCommandAsync("QUIT", [221], cancellationToken).ConfigureAwait(false); }
+        catch { Close(); throw; }
+        // After the 221 the server sends its TLS close_notify and FIN. Closing at once, with those bytes on their way,
+        // makes our kernel answer them with a reset (seen in notebook 03's capture); so end as the server does:
+        // close_notify, FIN, then read until the server's FIN (bounded).
+        if (_tcp is { } tcp && _stream is { } stream)
         {
-            await SendCommandAsync("QUIT", [221], cancellationToken).ConfigureAwait(false);
-            answered = true;
+            (_tcp, _stream, _reader) = (null, null, null);
+            await GracefulClose.CloseAsync(tcp.Client, stream).ConfigureAwait(false);
+            tcp.Dispose();
         }
-        finally
-        {
-            // After the 221 the server sends its TLS close_notify and FIN. Closing at once, with those bytes on their way,
-            // makes our kernel answer them with a reset (seen in notebook 03's capture); so end as the server does:
-            // close_notify, FIN, then read until the server's FIN (bounded).
-            if (answered && _tcp is { } tcp && _stream is { } stream)
-            {
-                _stream = null;
-                _tcp = null;
-                _reader = null;
-                await GracefulClose.CloseAsync(tcp.Client, stream).ConfigureAwait(false);
-                tcp.Dispose();
-            }
-            else Close();
-        }
+        else Close();
     }
 
     /// <summary>

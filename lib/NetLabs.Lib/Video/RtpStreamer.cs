@@ -52,6 +52,7 @@ internal sealed class RtpStreamer
         var start = Stopwatch.GetTimestamp();
         var firstFrame = NextFrame;
         var frequency = Stopwatch.Frequency;
+        var resolutionTicks = (long)(TimerResolution.TotalSeconds * frequency);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -65,7 +66,7 @@ internal sealed class RtpStreamer
                 // resolution is sent now, up to a millisecond early, as a sleep would have sent it up to one late.
                 if (wait >= TimerResolution) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
                 var now = Stopwatch.GetTimestamp();
-                var horizon = now + (long)(TimerResolution.TotalSeconds * frequency);
+                var horizon = now + resolutionTicks;
                 while (delayed.TryPeek(out var packet, out var at) && at <= horizon)
                 {
                     delayed.Dequeue();
