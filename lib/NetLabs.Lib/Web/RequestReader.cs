@@ -141,7 +141,7 @@ internal sealed class RequestReader(WebConnection connection) : IDisposable
     private void WaitForFirstByte()
     {
         var timeout = _betweenRequests ? _options.KeepAliveTimeout : _options.HeaderTimeout;
-        connection.SetTimeout(_options.Mode == WebServerMode.Sequential ? Shorter(timeout, _options.SequentialIdleTimeout) : timeout);
+        SetTimeout(timeout);
         connection.Idle = true; // stopping the server closes an idle connection at once
     }
 
@@ -149,17 +149,21 @@ internal sealed class RequestReader(WebConnection connection) : IDisposable
     {
         connection.Idle = false;
         _started = Stopwatch.GetTimestamp();
-        connection.SetTimeout(_options.Mode == WebServerMode.Sequential ? Shorter(_options.HeaderTimeout, _options.SequentialIdleTimeout) : _options.HeaderTimeout);
+        SetTimeout(_options.HeaderTimeout);
     }
 
     /// <summary>Sequential mode: bytes arrived, so the client has another <see cref="WebServerOptions.SequentialIdleTimeout"/>, within the head's time.</summary>
     private void ExtendForSequentialClient()
     {
-        if (_options.Mode == WebServerMode.Sequential)
-            connection.SetTimeout(Shorter(_options.HeaderTimeout - Elapsed, _options.SequentialIdleTimeout));
+        if (_options.Mode == WebServerMode.Sequential) SetTimeout(_options.HeaderTimeout - Elapsed);
     }
 
-    private static TimeSpan Shorter(TimeSpan a, TimeSpan b) => a < b ? a : b;
+    /// <summary>The wait's deadline; in sequential mode, where everyone waits for this client, silence ends it sooner.</summary>
+    private void SetTimeout(TimeSpan timeout)
+    {
+        if (_options.Mode == WebServerMode.Sequential) connection.SetTimeout(timeout, _options.SequentialIdleTimeout);
+        else connection.SetTimeout(timeout);
+    }
 
     private HeadWait Refuse(int status, string reason)
     {

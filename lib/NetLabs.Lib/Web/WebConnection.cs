@@ -13,6 +13,7 @@ public sealed class WebConnection
     private readonly WebServer _server;
     private NetworkStream? _stream;
     private long _deadline; // Stopwatch timestamp after which the server closes the connection
+    private long _silenceDeadline = long.MaxValue; // after which it closes it if the client has sent nothing more
     private int _closed;
     private IPEndPoint? _remote;
     private string? _client;
@@ -74,8 +75,24 @@ public sealed class WebConnection
     /// From now, the server closes the connection if the handler has not set a new timeout within
     /// <paramref name="timeout"/> (the pending read or write then fails).
     /// </summary>
-    public void SetTimeout(TimeSpan timeout) =>
-        Volatile.Write(ref _deadline, Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+    public void SetTimeout(TimeSpan timeout)
+    {
+        Volatile.Write(ref _silenceDeadline, long.MaxValue);
+        Volatile.Write(ref _deadline, After(timeout));
+    }
+
+    /// <summary>
+    /// As <see cref="SetTimeout(TimeSpan)"/>, and also closes the connection after <paramref name="silence"/> unless the
+    /// client has sent more by then. Silence is what the kernel holds, not what the handler has read: on a busy machine
+    /// the handler may not have run yet, and its own lateness is no fault of the client's.
+    /// </summary>
+    public void SetTimeout(TimeSpan timeout, TimeSpan silence)
+    {
+        Volatile.Write(ref _silenceDeadline, After(silence));
+        Volatile.Write(ref _deadline, After(timeout));
+    }
+
+    private static long After(TimeSpan time) => Stopwatch.GetTimestamp() + (long)(time.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>Adds an entry to the server's access log (counted always; built only when somebody keeps or watches the log).</summary>
     public void Log(string method, string target, int status, long bytes, TimeSpan duration, string? note = null) =>
@@ -93,7 +110,20 @@ public sealed class WebConnection
         }
     }
 
-    internal bool IsPastDeadline(long now) => now > Volatile.Read(ref _deadline);
+    internal bool IsPastDeadline(long now) =>
+        now > Volatile.Read(ref _deadline) || (now > Volatile.Read(ref _silenceDeadline) && !BytesWaiting());
+
+    private bool BytesWaiting()
+    {
+        try
+        {
+            return Socket.Available > 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false; // gone: nothing will be read
+        }
+    }
 
     /// <summary>How long a timed-out handler has to finish (send a 408, close) before its socket is aborted.</summary>
     private static readonly TimeSpan TimedOutGrace = TimeSpan.FromSeconds(1);
