@@ -165,6 +165,10 @@ public static class CheckRunner
         if (!checkStuck && calls is not { Running: > 0 }) return "";
         var share = await CpuShareAsync().ConfigureAwait(false);
         if (share < BusyShare) return "";
+        // Each loop holds a thread for good, most often one of the pool's, which adds threads only one at a time, each
+        // after half a second of no progress: the checks after this one would wait for them.
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(workers + Math.Max(1, calls?.Running ?? 1), completionPorts);
         return $". ⚠ Your code is still running and using the CPU (this process: {share * 100:0} % of a core): it went on after the check cancelled its token and closed its socket, " +
                "and .NET cannot stop a running thread. Fix the loop (end it when the token is cancelled or a read returns 0), " +
                "then restart the kernel to stop the old one (VS Code: Restart in the notebook's toolbar; Jupyter: Kernel → Restart). " +

@@ -1,6 +1,7 @@
 using NetLabs.Cli.Notebooks;
 using NetLabs.Tests.Notebooks;
 using NetLabs.Tests.Support;
+using System.Text.RegularExpressions;
 using static NetLabs.Tests.Student.StudentNotebookTests;
 
 namespace NetLabs.Tests.Student;
@@ -36,15 +37,16 @@ public sealed class BusyLoopGradingTests(RealKernel kernel)
             var run = await kernel.Serialized(() => ExternalProcess.RunAsync("dotnet",
                 NetlabsTool.Arguments("notebooks", "check", submissions.FullName, "--lab", "01-web-server", "--out", output.FullName), Timeout, workingDirectory: RepoPaths.Root));
             Assert.True(run.ExitCode == 0, run.ToString());
-            // Two rows ask for a file that is not there: the 404 row, and the path row's absolute path (joined to the root).
-            Assert.Matches(@"^spinner\.ipynb\s+01-web-server\s+5\s+2\s+0\s+\d+\.\d s$", Rows(run.StandardOutput)["spinner.ipynb"]);
-
             var executed = File.ReadAllText(Path.Combine(output.FullName, "spinner.ipynb"));
+            // Two rows ask for a file that is not there: the 404 row, and the path row's absolute path (joined to the root).
+            // The card's rows go with a failure: they say which row, and how long it waited.
+            var card = string.Join("\n", Regex.Matches(executed.Replace("\\n", "\n"), @"(PASS|FAIL) [^\n""]*").Select(m => m.Value));
+            Assert.True(Regex.IsMatch(Rows(run.StandardOutput)["spinner.ipynb"], @"^spinner\.ipynb\s+01-web-server\s+5\s+2\s+0\s+\d+\.\d s$"), card);
             Assert.Contains("report card 01-web-server: 5 passed, 2 failed", executed);
             Assert.Contains("FAIL 404 for a missing file: no answer within 4 s: your handler wrote nothing and had not returned", executed);
             // The judge's process is idle while the kernel spins: no note about this process's CPU, nor "restart the kernel".
             Assert.DoesNotContain("Your code is still running", executed);
-            var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(Printed(Path.Combine(output.FullName, "spinner.ipynb")), @"kernel process (\d+)").Groups[1].Value);
+            var pid = int.Parse(Regex.Match(Printed(Path.Combine(output.FullName, "spinner.ipynb")), @"kernel process (\d+)").Groups[1].Value);
             // The kernel that spun is gone (or its number now names another program, not a kernel).
             var cmdline = $"/proc/{pid}/cmdline";
             Assert.True(!File.Exists(cmdline) || !File.ReadAllText(cmdline).Contains("dotnet", StringComparison.Ordinal), $"the kernel process {pid} still runs: {(File.Exists(cmdline) ? File.ReadAllText(cmdline) : "")}");

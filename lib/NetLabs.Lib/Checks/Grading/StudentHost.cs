@@ -25,6 +25,14 @@ public static partial class StudentHost
 
     private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Worker threads the graded kernel's pool makes at once, without waiting. A student's busy loop in a handler holds
+    /// the pool thread it runs on for good (.NET cannot stop it), and a pool of a 2-core machine has 2 threads before it
+    /// adds one at a time, each after half a second of no progress: every later check would wait for them, and a check
+    /// that measures time would fail for a loop in another one. The grading kernel is a process of its own.
+    /// </summary>
+    private const int GradedMinWorkerThreads = 32;
+
     public static Task<string> ServeAsync(ConnectionHandler handler, CancellationToken cancellationToken = default) =>
         ServeAsync(new GapOffer("handle-connection") { Web = handler }, cancellationToken);
 
@@ -57,6 +65,8 @@ public static partial class StudentHost
         var grader = Environment.GetEnvironmentVariable(GraderVariable);
         if (grader is null || !IPEndPoint.TryParse(grader, out var judge))
             return Task.FromResult($"This cell is the checker's: it runs only under `netlabs notebooks check` ({GraderVariable} is not set).");
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        if (workers < GradedMinWorkerThreads) ThreadPool.SetMinThreads(GradedMinWorkerThreads, completionPorts);
         return ServeAsync(gap, judge, cancellationToken);
     }
 
