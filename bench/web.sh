@@ -27,10 +27,11 @@ source bench/common.sh
 dotnet build bench/web/WebBench.csproj -c Release -v q -nologo >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 
 # Ours. Inline socket completions: continuations run on the epoll thread instead of hopping to the thread pool, as an
-# event loop like nginx's does (the handler never blocks). Set WEB_BENCH_INLINE=0 to measure without.
+# event loop like nginx's does (the handler never blocks). Set WEB_BENCH_INLINE=0 to measure without. With inlining
+# .NET runs one event-loop thread per core, as nginx runs one worker per core here; WEB_BENCH_THREADS=1 measures one.
 OURS_PORT=$(free_port)
 mkfifo "$WORK/ours.in"
-DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=${WEB_BENCH_INLINE:-1} \
+DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=${WEB_BENCH_INLINE:-1} DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=${WEB_BENCH_THREADS:-2} \
   dotnet bench/web/bin/Release/net10.0/WebBench.dll "$ROOT" "$OURS_PORT" concurrent <"$WORK/ours.in" >"$WORK/ours.log" 2>&1 &
 PIDS+=($!)
 OURS_PID=$!

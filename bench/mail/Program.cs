@@ -14,4 +14,5 @@ await using var server = LocalMailServer.Start(new LocalMailServerOptions
 });
 Console.WriteLine($"port {server.Port}");
 await Console.In.ReadToEndAsync();
-Console.WriteLine($"accepted {server.Counters.MessagesAccepted}");
+var accepted = server.Counters.MessagesAccepted;
+Console.WriteLine($"accepted {accepted}, {GC.GetTotalAllocatedBytes(precise: true) / Math.Max(1, accepted)} bytes allocated per message (start-up included)");

@@ -16,4 +16,6 @@ await using var server = WebServer.Start(new WebServerOptions
 });
 Console.WriteLine(server.Url);
 await Console.In.ReadToEndAsync();
-Console.WriteLine($"served {server.Counters.Requests} requests on {server.Counters.ConnectionsAccepted} connections");
+var requests = server.Counters.Requests;
+Console.WriteLine($"served {requests} requests on {server.Counters.ConnectionsAccepted} connections, " +
+    $"{GC.GetTotalAllocatedBytes(precise: true) / Math.Max(1, requests)} bytes allocated per request (start-up included)");

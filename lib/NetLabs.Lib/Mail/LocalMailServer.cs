@@ -172,15 +172,24 @@ public sealed class LocalMailServer : LabServer<MailServerLogEntry, MailServerCo
 
     internal long NextMessageId() => Interlocked.Increment(ref _nextId);
 
+    /// <summary>An accepted message will be read: kept in memory, written out as .eml, or logged.</summary>
+    internal bool KeepsMessages => Options.MaxStoredMessages > 0 || Options.EmlDirectory is not null || IsLogging;
+
     /// <summary>Keeps an accepted message and logs it; the 250 reply is sent only after this returns (and the .eml is written).</summary>
     internal async Task StoreAsync(ReceivedMessage message, CancellationToken cancellationToken)
     {
         if (Options.EmlDirectory is not null)
             await File.WriteAllBytesAsync(Path.Combine(Options.EmlDirectory, $"{message.ReceivedAt:yyyyMMdd-HHmmss}-{message.Id:D6}.eml"), message.Stored(), cancellationToken).ConfigureAwait(false);
         _messages.Add(message);
-        Interlocked.Increment(ref _acceptedCount);
         // Logged before the client gets its 250, so a watcher has seen every message a client was told was accepted.
         if (IsLogging) Record(MailServerLogEntry.Accepted(message));
+        Counted();
+    }
+
+    /// <summary>Counts an accepted message (stored or not) and wakes whoever waits for it.</summary>
+    internal void Counted()
+    {
+        Interlocked.Increment(ref _acceptedCount);
         Interlocked.Exchange(ref _messageArrived, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 

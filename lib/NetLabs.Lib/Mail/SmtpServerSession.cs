@@ -23,6 +23,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
     private readonly LocalMailServerOptions _options = server.Options;
     private readonly SmtpTranscript? _transcript = server.Options.KeepTranscripts ? new SmtpTranscript { Title = "Server side", MaxLines = server.Options.MaxTranscriptLines } : null;
     private readonly ArrayBufferWriter<byte> _output = new(1024);
+    private ArrayBufferWriter<byte>? _message; // the message of the transaction in progress, reused across messages (made at the first DATA)
     private readonly List<string> _recipients = [];
     private Stream _stream = null!;
     private SmtpLineReader _reader = null!;
@@ -107,7 +108,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
             }
             var line = Encoding.UTF8.GetString(_reader.Line.Span);
             var space = line.IndexOf(' ');
-            var verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
+            var verb = Verb(space < 0 ? line : line.AsSpan(0, space));
             var argument = space < 0 ? "" : line[(space + 1)..].Trim();
             _transcript?.Client(verb == "AUTH" ? RedactAuth(argument) : line);
             switch (verb)
@@ -136,6 +137,16 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
                     await ErrorAsync(500, "5.5.2 Command not recognized").ConfigureAwait(false); break;
             }
         }
+    }
+
+    private static readonly string[] Verbs = ["EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "VRFY", "HELP", "QUIT"];
+
+    /// <summary>The command's verb in capitals: one of ours as the same string each time (no copy per command), any other as sent.</summary>
+    private static string Verb(ReadOnlySpan<char> word)
+    {
+        foreach (var verb in Verbs)
+            if (word.Equals(verb, StringComparison.OrdinalIgnoreCase)) return verb;
+        return word.ToString().ToUpperInvariant();
     }
 
     private async Task HelloAsync(string argument, bool extended)
@@ -349,6 +360,9 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
         return at > 0 && at < address.Length - 1 && !address.Any(c => c is ' ' or '<' or '>' || char.IsControl(c));
     }
 
+    /// <summary>Largest message buffer a session keeps for its next message.</summary>
+    private const int KeptMessageBuffer = 64 * 1024;
+
     private async Task DataAsync(string argument, CancellationToken stopping)
     {
         if (argument.Length > 0) { await ErrorAsync(501, "5.5.4 Syntax: DATA (no parameters)").ConfigureAwait(false); return; }
@@ -358,7 +372,8 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
             return;
         }
         await ReplyAsync(354, "End data with <CR><LF>.<CR><LF>", flush: true).ConfigureAwait(false);
-        var message = new MemoryStream(_declaredSize > 0 && _declaredSize <= _options.MaxMessageSize ? (int)_declaredSize + 64 : 4096);
+        var message = _message ??= new ArrayBufferWriter<byte>(4096);
+        message.ResetWrittenCount();
         bool tooBig = false, lineTooLong = false;
         var lines = 0;
         while (true)
@@ -369,22 +384,29 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
             var content = SmtpData.Unstuff(_reader.Line);
             if (content is null) break;
             lines++;
-            if (tooBig || message.Length + content.Value.Length + 2 > _options.MaxMessageSize) { tooBig = true; continue; }
+            if (tooBig || message.WrittenCount + content.Value.Length + 2 > _options.MaxMessageSize) { tooBig = true; continue; }
             message.Write(content.Value.Span);
             message.Write("\r\n"u8);
         }
-        _transcript?.Client($"[message: {message.Length} bytes, {lines} lines]");
+        // A large message's buffer is not kept for the next one: an idle session holds at most this much.
+        if (message.Capacity > KeptMessageBuffer) _message = null;
+        _transcript?.Client($"[message: {message.WrittenCount} bytes, {lines} lines]");
         _transcript?.Client(".");
         if (tooBig) await ReplyAsync(552, $"5.3.4 Message size exceeds fixed limit of {_options.MaxMessageSize} bytes").ConfigureAwait(false);
         else if (lineTooLong) await ReplyAsync(500, $"5.5.6 Message has a line longer than {_options.MaxDataLineLength} bytes").ConfigureAwait(false);
         else
         {
             var id = server.NextMessageId();
-            var now = DateTimeOffset.Now;
-            var received = new ReceivedMessage(id, new SmtpEnvelope(_sender, _recipients.ToArray()), message.ToArray(),
-                _clientName, _remote, IsSecure, _user, now, TraceHeader(id, now));
-            await server.StoreAsync(received, stopping).ConfigureAwait(false);
-            await ReplyAsync(250, $"2.0.0 OK queued as {received.Id}").ConfigureAwait(false);
+            // A message nobody will read (none are kept, written out or logged) is only counted: its copy, date and
+            // trace header would be work for no reader.
+            if (server.KeepsMessages)
+            {
+                var now = DateTimeOffset.Now;
+                await server.StoreAsync(new ReceivedMessage(id, new SmtpEnvelope(_sender, _recipients.ToArray()), message.WrittenSpan.ToArray(),
+                    _clientName, _remote, IsSecure, _user, now, TraceHeader(id, now)), stopping).ConfigureAwait(false);
+            }
+            else server.Counted();
+            await ReplyAsync(250, $"2.0.0 OK queued as {id}").ConfigureAwait(false);
         }
         ResetTransaction();
     }
@@ -431,13 +453,31 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
         await ReplyAsync(421, "4.7.0 Too many errors, closing connection", flush: true).ConfigureAwait(false);
     }
 
-    private Task ReplyAsync(int code, string text, bool flush = false) => ReplyAsync(new SmtpReply(code, text), flush);
+    private Task ReplyAsync(int code, string text, bool flush = false)
+    {
+        if (_transcript is not null) return ReplyAsync(new SmtpReply(code, text), flush);
+        WriteReplyLine(code, ' ', text);
+        return flush || !_reader.HasBufferedLine ? FlushAsync() : Task.CompletedTask;
+    }
 
     private async Task ReplyAsync(SmtpReply reply, bool flush = false)
     {
         _transcript?.Server(reply);
-        Encoding.UTF8.GetBytes(reply.ToWire(), _output);
+        for (var i = 0; i < reply.Lines.Count; i++) WriteReplyLine(reply.Code, i == reply.Lines.Count - 1 ? ' ' : '-', reply.Lines[i]);
         if (flush || !_reader.HasBufferedLine) await FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>"250-text" or "250 text" (the last line of a reply) and CRLF, as <see cref="SmtpReply.ToWire"/> writes it.</summary>
+    private void WriteReplyLine(int code, char separator, string text)
+    {
+        var head = _output.GetSpan(4);
+        head[0] = (byte)('0' + code / 100);
+        head[1] = (byte)('0' + code / 10 % 10);
+        head[2] = (byte)('0' + code % 10);
+        head[3] = (byte)separator;
+        _output.Advance(4);
+        Encoding.UTF8.GetBytes(text, _output);
+        _output.Write("\r\n"u8);
     }
 
     private async Task FlushAsync()

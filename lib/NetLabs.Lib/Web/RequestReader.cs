@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace NetLabs.Web;
 
@@ -56,7 +57,9 @@ internal sealed class RequestReader(WebConnection connection) : IDisposable
     public TimeSpan Elapsed => _started == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_started);
 
     /// <summary>Waits until a complete request head has arrived, or says why none will.</summary>
-    public async Task<HeadWait> ReadHeadAsync()
+    // Pooled: a kept-alive connection waits here once per request, and each wait would otherwise allocate its state.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<HeadWait> ReadHeadAsync()
     {
         SkipLeadingLineEnds();
         if (_filled == 0) WaitForFirstByte();

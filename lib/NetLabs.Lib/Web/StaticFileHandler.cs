@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace NetLabs.Web;
@@ -49,7 +50,8 @@ public sealed class StaticFileHandler
     /// One request, in five steps: (1) wait for its head; (2) parse it; (3) skip its body; (4) answer; (5) say whether
     /// the connection stays open for the next request. Every request that reached the parser is logged.
     /// </summary>
-    private async Task<bool> ServeRequestAsync(WebConnection connection, RequestReader reader, byte[] send)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // once per request: its state is reused, not allocated
+    private async ValueTask<bool> ServeRequestAsync(WebConnection connection, RequestReader reader, byte[] send)
     {
         // (1) Wait for a complete request head.
         switch (await WaitForHeadAsync(connection, reader).ConfigureAwait(false))
@@ -100,7 +102,8 @@ public sealed class StaticFileHandler
     }
 
     /// <summary>Step (1): what waiting for a head ended with; a request cut short is logged here.</summary>
-    private static async Task<HeadWait> WaitForHeadAsync(WebConnection connection, RequestReader reader)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // once per request: its state is reused, not allocated
+    private static async ValueTask<HeadWait> WaitForHeadAsync(WebConnection connection, RequestReader reader)
     {
         HeadWait wait;
         try

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -194,7 +193,7 @@ public sealed class WebServer : LabServer<AccessLogEntry, WebServerCounters>
     {
         try
         {
-            var now = Stopwatch.GetTimestamp();
+            var now = Environment.TickCount64;
             foreach (var (_, (connection, _)) in _connections) // enumerating takes no lock
                 if (connection.IsPastDeadline(now)) connection.TimeOut();
         }

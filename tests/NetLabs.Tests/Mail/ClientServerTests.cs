@@ -8,6 +8,27 @@ namespace NetLabs.Tests.Mail;
 public class ClientServerTests
 {
     [Fact]
+    public async Task A_server_that_keeps_nothing_still_counts_and_answers_as_one_that_keeps_everything()
+    {
+        // Without stored messages, transcripts or a log (the benchmark's server) a message is only counted, and replies
+        // go to the wire without a reply object: the client must see the same replies as from a server that keeps all.
+        var ct = MailTestKit.Deadline();
+        async Task<List<string>> RepliesAsync(bool keeps)
+        {
+            await using var server = MailTestKit.StartServer(o => keeps ? o : o with { MaxStoredMessages = 0, KeepTranscripts = false, LogCapacity = 0 });
+            var transcript = await SmtpDialogue.SendAsync(new SmtpServerAddress(server.Host, server.Port), MailTestKit.Plain(), cancellationToken: ct);
+            await server.WaitForAcceptedAsync(1, ct);
+            Assert.Equal(1, server.Counters.MessagesAccepted);
+            Assert.Equal(keeps ? 1 : 0, server.Messages.Count);
+            return transcript.Entries.Select(e => e.ToString()).Where(l => l.StartsWith("S: ", StringComparison.Ordinal)).ToList();
+        }
+        var kept = await RepliesAsync(keeps: true);
+        Assert.Equal(kept, await RepliesAsync(keeps: false));
+        Assert.Contains("S: 250 2.0.0 OK queued as 1", kept);
+        Assert.Contains(kept, l => l.StartsWith("S: 250-localhost Hello", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Plain_dialogue_delivers_the_message_with_its_envelope()
     {
         var ct = MailTestKit.Deadline();
