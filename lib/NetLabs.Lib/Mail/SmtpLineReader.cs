@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NetLabs.Mail;
 
 /// <summary>What <see cref="SmtpLineReader.ReadLineAsync"/> found.</summary>
@@ -45,6 +47,8 @@ public sealed class SmtpLineReader(Stream stream, int bufferSize = 16 * 1024)
         return discarded;
     }
 
+    // Pooled: a server reads a line per command and per line of a message, and each wait would otherwise allocate its state.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SmtpLineStatus> ReadLineAsync(int maxLength, CancellationToken cancellationToken)
     {
         _lineLength = 0;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Text;
 
@@ -433,6 +434,7 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
         if (_state != State.Connected) _state = State.Greeted;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // once per command and per line of a message
     private async ValueTask<SmtpLineStatus> ReadLineAsync(int maxLength)
     {
         // Send what is waiting before we might block: the client may be waiting for it.
