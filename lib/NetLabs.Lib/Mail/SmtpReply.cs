@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Text;
 
 namespace NetLabs.Mail;
@@ -25,10 +27,29 @@ public sealed record SmtpReply(int Code, IReadOnlyList<string> Lines)
     /// <summary>The reply as it travels on the wire, lines separated by CRLF, the last one ending with CRLF too.</summary>
     public string ToWire()
     {
-        var wire = new StringBuilder();
-        for (var i = 0; i < Lines.Count; i++)
-            wire.Append(Code).Append(i == Lines.Count - 1 ? ' ' : '-').Append(Lines[i]).Append("\r\n");
-        return wire.ToString();
+        var wire = new ArrayBufferWriter<byte>();
+        WriteTo(wire);
+        return Encoding.UTF8.GetString(wire.WrittenSpan);
+    }
+
+    /// <summary>Writes the reply as it travels on the wire (UTF-8), as <see cref="ToWire"/> gives it.</summary>
+    public void WriteTo(IBufferWriter<byte> output)
+    {
+        for (var i = 0; i < Lines.Count; i++) WriteLine(output, Code, last: i == Lines.Count - 1, Lines[i]);
+    }
+
+    /// <summary>
+    /// One line of a reply: "250-text", or "250 text" for its last line, then CRLF. A server that keeps no transcript
+    /// writes its one-line replies with this alone, without a reply object and its string per reply.
+    /// </summary>
+    public static void WriteLine(IBufferWriter<byte> output, int code, bool last, string text)
+    {
+        var head = output.GetSpan(16);
+        code.TryFormat(head, out var written, default, CultureInfo.InvariantCulture);
+        head[written++] = (byte)(last ? ' ' : '-');
+        output.Advance(written);
+        Encoding.UTF8.GetBytes(text, output);
+        output.Write("\r\n"u8);
     }
 
     public override string ToString() => string.Join(" | ", Lines.Select((l, i) => $"{Code}{(i == Lines.Count - 1 ? ' ' : '-')}{l}"));

@@ -458,28 +458,15 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
     private Task ReplyAsync(int code, string text, bool flush = false)
     {
         if (_transcript is not null) return ReplyAsync(new SmtpReply(code, text), flush);
-        WriteReplyLine(code, ' ', text);
+        SmtpReply.WriteLine(_output, code, last: true, text);
         return flush || !_reader.HasBufferedLine ? FlushAsync() : Task.CompletedTask;
     }
 
     private async Task ReplyAsync(SmtpReply reply, bool flush = false)
     {
         _transcript?.Server(reply);
-        for (var i = 0; i < reply.Lines.Count; i++) WriteReplyLine(reply.Code, i == reply.Lines.Count - 1 ? ' ' : '-', reply.Lines[i]);
+        reply.WriteTo(_output);
         if (flush || !_reader.HasBufferedLine) await FlushAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>"250-text" or "250 text" (the last line of a reply) and CRLF, as <see cref="SmtpReply.ToWire"/> writes it.</summary>
-    private void WriteReplyLine(int code, char separator, string text)
-    {
-        var head = _output.GetSpan(4);
-        head[0] = (byte)('0' + code / 100);
-        head[1] = (byte)('0' + code / 10 % 10);
-        head[2] = (byte)('0' + code % 10);
-        head[3] = (byte)separator;
-        _output.Advance(4);
-        Encoding.UTF8.GetBytes(text, _output);
-        _output.Write("\r\n"u8);
     }
 
     private async Task FlushAsync()
