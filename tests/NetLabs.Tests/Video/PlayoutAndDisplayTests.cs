@@ -104,7 +104,9 @@ public class PlayoutAndDisplayTests
         var count = await player.ReceiveAsync(5, frame => shown.Add(frame.ToHtml()), Wait);
         Assert.Equal(5, count);
         Assert.All(shown, html => Assert.StartsWith("<img src=\"data:image/jpeg;base64,/9j/", html));
-        Assert.Equal(5, player.Statistics.FramesComplete);
+        // The server goes on sending at 50 frames/s and the receiver goes on completing them: a busy machine can run the
+        // next frame in before these lines. The statistics count every frame received, the 5 shown among them.
+        Assert.InRange(player.Statistics.FramesComplete, 5, 60);
         Assert.Contains("frames complete / lost / late", player.ToHtml());
     }
 
