@@ -21,15 +21,20 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
+# Both servers on the last core, both clients on the first: a round trip then always crosses between the same two
+# cores. Left to the scheduler, a client and its server sometimes shared a core and sometimes not, and each round's p50
+# fell on one of two levels (15 or 30 us, 15 or 55 us) for ours and sockperf's alike, whichever way it fell.
+SERVER_CPU=$(($(nproc) - 1))
+CLIENT="taskset -c 0"
 # Our server: a separate process, port 0, stays up while its stdin (a fifo we hold open) is open.
 mkfifo "$work/server-in"
-"$RUNNER" serve <"$work/server-in" >"$work/server-port" 2>"$work/server-err" &
+taskset -c "$SERVER_CPU" "$RUNNER" serve <"$work/server-in" >"$work/server-port" 2>"$work/server-err" &
 pids+=($!)
 exec 7>"$work/server-in"
 for _ in $(seq 100); do [ -s "$work/server-port" ] && break; sleep 0.1; done
 port=$(head -1 "$work/server-port")
 
-sockperf server -i 127.0.0.1 -p 11811 >"$work/sockperf-server.log" 2>&1 7>&- &
+taskset -c "$SERVER_CPU" sockperf server -i 127.0.0.1 -p 11811 >"$work/sockperf-server.log" 2>&1 7>&- &
 pids+=($!)
 sockperf_pid=$!
 server_pid=${pids[0]}
@@ -44,16 +49,16 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 run_ours() {
   local before out
   before=$(ticks "$server_pid")
-  out=$(timeout 60 "$RUNNER" rtt "$port" "$PINGS" 7>&-)
+  out=$(timeout 60 $CLIENT "$RUNNER" rtt "$port" "$PINGS" 7>&-)
   per_echo "$before" "$(ticks "$server_pid")" "$(echo "$out" | sed -n 's/.*pings=\([0-9]*\).*/\1/p')" >>"$work/$1ours-cpu"   # warm-up included
   echo "$out" | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/$1ours-p50"
   echo "$out" | sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' >>"$work/$1ours-p99"
-  timeout 60 "$RUNNER" rtt-raw "$port" "$PINGS" 7>&- | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/$1raw-p50"
+  timeout 60 $CLIENT "$RUNNER" rtt-raw "$port" "$PINGS" 7>&- | sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' >>"$work/$1raw-p50"
 }
 run_sockperf() {
   local before sp
   before=$(ticks "$sockperf_pid")
-  sp=$(timeout 60 sockperf ping-pong -i 127.0.0.1 -p 11811 -t "$SOCKPERF_SECONDS" -m 32 --full-rtt 2>&1 7>&-)
+  sp=$(timeout 60 $CLIENT sockperf ping-pong -i 127.0.0.1 -p 11811 -t "$SOCKPERF_SECONDS" -m 32 --full-rtt 2>&1 7>&-)
   per_echo "$before" "$(ticks "$sockperf_pid")" "$(echo "$sp" | sed -n 's/.*Total Run.*ReceivedMessages=\([0-9]*\).*/\1/p')" >>"$work/$1peer-cpu"
   echo "$sp" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' >>"$work/$1peer-p50"
   echo "$sp" | sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' >>"$work/$1peer-p99"
@@ -99,7 +104,7 @@ for rate in 10000 20000 40000 80000 160000 320000; do
   if [ "$sent" = "$received" ] && [ "$achieved" -ge $((rate * 95 / 100)) ]; then best=$rate; else break; fi
 done
 echo
-echo "ping: $ROUNDS rounds alternating ours (PingClient, $PINGS pings) and sockperf ping-pong (${SOCKPERF_SECONDS} s, 32 B), medians; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ping: $ROUNDS rounds alternating ours (PingClient, $PINGS pings) and sockperf ping-pong (${SOCKPERF_SECONDS} s, 32 B), medians; clients on core 0, servers on core $SERVER_CPU; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-30s %10s %10s %7s\n' measure ours sockperf ratio
 awk -v o="$ours50" -v p="$peer50" 'BEGIN { printf "%-30s %10.1f %10.1f %7.2f\n", "RTT p50 (us)", o, p, p / o }'
 awk -v o="$ours99" -v p="$peer99" 'BEGIN { printf "%-30s %10.1f %10.1f %7.2f\n", "RTT p99 (us)", o, p, p / o }'
