@@ -8,10 +8,10 @@
 # Servers run side by side; rounds alternate their order; the medians are printed, with the ratio to nginx.
 # Besides requests/s it reports each server's CPU time per request (user+system, all its threads/processes, from
 # /proc): on a machine shared with other work, throughput moves with the load but CPU per request hardly does.
-# Usage: bench/web.sh [rounds=3] [seconds per run=4] [connections=64]
+# Usage: bench/web.sh [rounds=5] [seconds per run=4] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}   # 3 rounds: medians moved ±6 % from one run to the next
 DURATION=${2:-4}
 CONNECTIONS=${3:-64}
 FILE=HelloWorld.html

@@ -50,6 +50,7 @@ public sealed record WebServerOptions
     /// Sequential mode only: the longest silence before a request's first byte and between its bytes. The sequential
     /// server serves one client at a time, so a silent client (a browser's spare connection, a forgotten telnet) holds
     /// everyone else up for this long; a client that keeps sending, however slowly, still has <see cref="HeaderTimeout"/>.
+    /// Silence is what the client did not send: bytes that arrived and wait for a busy server to read them count as sent.
     /// </summary>
     public TimeSpan SequentialIdleTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
