@@ -194,13 +194,7 @@ public sealed class CaptureResult : IHtmlDisplay
     /// <summary>The failure card, or a one-line summary, the connections and the first rows of the packet table.</summary>
     public string ToHtml() => ToHtml(DefaultRows);
 
-    public string ToHtml(int maxRows)
-    {
-        if (Failure is not null) return Failure.ToHtml();
-        var html = new StringBuilder("<div class=\"netlabs-capture\">");
-        if (Connections.Count > 0) html.Append(ToConnectionsTable().ToHtml());
-        return html.Append(ToTable(maxRows).ToHtml()).Append("</div>").ToString();
-    }
+    public string ToHtml(int maxRows) => Report(diagram: false, maxRows: maxRows).ToHtml();
 
     public override string ToString() => Failure?.ToString()
         ?? $"{Packets.Count} packets on {Device}{(Filter.Length > 0 ? $" ({Filter})" : "")}, {Connections.Count} connection(s){(NotKept > 0 ? $", {NotKept} not kept" : "")}";

@@ -34,7 +34,6 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
     private bool _extended;
     private IPEndPoint? _remote;
     private string _sender = "";
-    private long _declaredSize;
     private string? _user;
     private int _errors;
     private bool _quit;
@@ -306,7 +305,6 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
         }
         if (size > _options.MaxMessageSize) { await ReplyAsync(552, $"5.3.4 Message size exceeds fixed limit of {_options.MaxMessageSize} bytes").ConfigureAwait(false); return; }
         _sender = sender;
-        _declaredSize = size;
         _state = State.MailGiven;
         await ReplyAsync(250, "2.1.0 Sender OK").ConfigureAwait(false);
     }
@@ -430,7 +428,6 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
     {
         _recipients.Clear();
         _sender = "";
-        _declaredSize = 0;
         if (_state != State.Connected) _state = State.Greeted;
     }
 
@@ -455,19 +452,23 @@ internal sealed class SmtpServerSession(LocalMailServer server, Socket client, b
         await ReplyAsync(421, "4.7.0 Too many errors, closing connection", flush: true).ConfigureAwait(false);
     }
 
+    /// <summary>A one-line reply, written straight to the output (a reply object only for the transcript, when kept).</summary>
     private Task ReplyAsync(int code, string text, bool flush = false)
     {
-        if (_transcript is not null) return ReplyAsync(new SmtpReply(code, text), flush);
+        _transcript?.Server(new SmtpReply(code, text));
         SmtpReply.WriteLine(_output, code, last: true, text);
-        return flush || !_reader.HasBufferedLine ? FlushAsync() : Task.CompletedTask;
+        return SendIfDueAsync(flush);
     }
 
-    private async Task ReplyAsync(SmtpReply reply, bool flush = false)
+    private Task ReplyAsync(SmtpReply reply, bool flush = false)
     {
         _transcript?.Server(reply);
         reply.WriteTo(_output);
-        if (flush || !_reader.HasBufferedLine) await FlushAsync().ConfigureAwait(false);
+        return SendIfDueAsync(flush);
     }
+
+    /// <summary>Sends the buffered replies unless asked to wait for more: a pipelined command already here gets its reply in the same packet.</summary>
+    private Task SendIfDueAsync(bool flush) => flush || !_reader.HasBufferedLine ? FlushAsync() : Task.CompletedTask;
 
     private async Task FlushAsync()
     {

@@ -255,7 +255,7 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
                 var gapBefore = _nextSequence is { } next && oldest.LowestSequence > next;
                 if (gapBefore && !force && now - oldest.FirstPacketAt <= _options.ReorderWindow && _pending.Count <= _options.MaxPendingFrames) break;
                 _pending.Remove(timestamp);
-                _nextSequence = Math.Max(_nextSequence ?? long.MinValue, oldest.HighestSequence + 1);
+                MovePast(oldest);
                 Emit(timestamp, oldest, now);
                 continue;
             }
@@ -265,13 +265,19 @@ public sealed class RtpReceiver : IAsyncDisposable, IHtmlDisplay
             {
                 _pending.Remove(timestamp);
                 _lastEmittedTimestamp = Math.Max(_lastEmittedTimestamp, timestamp); // its stragglers are late now
-                if (oldest.HighestSequence != long.MinValue) _nextSequence = Math.Max(_nextSequence ?? long.MinValue, oldest.HighestSequence + 1);
+                MovePast(oldest);
                 _givenUp.Add(timestamp);
                 if (_givenUp.Count > 64) _givenUp.Remove(_givenUp.Min());
                 continue;
             }
             break;
         }
+    }
+
+    /// <summary>A frame handed out or given up: sequence numbers up to its last packet's are accounted for.</summary>
+    private void MovePast(JpegFrameAssembler frame)
+    {
+        if (frame.HighestSequence != long.MinValue) _nextSequence = Math.Max(_nextSequence ?? long.MinValue, frame.HighestSequence + 1);
     }
 
     private void Emit(long timestamp, JpegFrameAssembler frame, TimeSpan now)
